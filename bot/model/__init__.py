@@ -1,0 +1,1 @@
+"""Typed entries of the archive and their validation; knows nothing of storage or chat."""

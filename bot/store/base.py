@@ -1,0 +1,188 @@
+"""The store contract every implementation honours.
+
+The core and the search layer speak only this interface, so a PostgreSQL
+store can replace SQLite for several bot processes and pass the same
+contract tests. Queries arrive as structured values (words, phrases, ids,
+dates), never as query-language text: each implementation escapes for its
+own engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.model.entries import Entry, Kind
+
+
+class StoreError(Exception):
+    """A write the store refused; the message is fit to show a curator."""
+
+
+class NotFound(StoreError):
+    pass
+
+
+class Conflict(StoreError):
+    """Someone changed the entry since the caller read it."""
+
+
+def doc_hash(doc: dict[str, Any]) -> str:
+    """Stable fingerprint of a canonical document, for change detection."""
+    data = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Stored:
+    entry: Entry
+    version: int
+    retracted: bool = False
+    retract_reason: str | None = None
+    updated_at: str = ""
+    updated_by: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def kind(self) -> Kind:
+        return self.entry.kind
+
+
+@dataclass(frozen=True)
+class Revision:
+    rev: int
+    entry_id: str
+    kind: Kind
+    actor: str
+    at: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Put:
+    """Create or replace an entry.
+
+    ``expected_version`` makes the write conditional (None: create, or any
+    version when ``force``), so that two curators cannot overwrite each
+    other silently. ``file_hash`` marks the entry as loaded from a knowledge
+    file with that content.
+    """
+
+    entry: Entry
+    expected_version: int | None = None
+    force: bool = False
+    file_hash: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Retract:
+    entry_id: str
+    reason: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Restore:
+    entry_id: str
+    reason: str | None = None
+
+
+Change = Put | Retract | Restore
+
+
+@dataclass(frozen=True)
+class SyncState:
+    kind: Kind
+    body_hash: str
+    file_hash: str | None
+
+
+@dataclass(frozen=True)
+class StatementQuery:
+    """What the search layer asks for; ``words`` are plain words, never syntax."""
+
+    speaker_ids: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
+    phrases: tuple[tuple[str, ...], ...] = ()
+    match_any: bool = False
+    since: dt.date | None = None
+    until: dt.date | None = None
+    language: str | None = None
+    limit: int = 5
+    offset: int = 0
+    chronological: bool = False
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    words: tuple[str, ...] = ()
+    phrases: tuple[tuple[str, ...], ...] = ()
+    match_any: bool = False
+    since: dt.date | None = None
+    until: dt.date | None = None
+    limit: int = 5
+    offset: int = 0
+    chronological: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    ids: list[str]
+    total: int
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    source: str
+    type: str
+    target: str
+
+
+@dataclass(frozen=True)
+class SpeakerStats:
+    statements: int
+    first: str | None
+    last: str | None
+
+
+@dataclass
+class WriteResult:
+    revisions: list[Revision] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return len(self.revisions)
+
+
+class Store(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+    async def get(self, entry_id: str, *, include_retracted: bool = False) -> Stored | None: ...
+    async def get_many(
+        self, ids: Sequence[str], *, include_retracted: bool = False
+    ) -> dict[str, Stored]: ...
+    async def kinds_of(self, ids: Sequence[str]) -> dict[str, Kind]: ...
+    async def apply(self, changes: Sequence[Change], actor: str) -> WriteResult: ...
+    async def history(self, entry_id: str) -> list[Revision]: ...
+    async def sync_state(self) -> dict[str, SyncState]: ...
+    async def mark_loaded(self, hashes: dict[str, str]) -> None: ...
+
+    async def speaker_names(self) -> list[tuple[str, str]]: ...
+    async def speaker_stats(self, speaker_id: str) -> SpeakerStats: ...
+    async def search_statements(self, query: StatementQuery) -> Page: ...
+    async def search_events(self, query: EventQuery) -> Page: ...
+    async def links_of(self, entry_id: str) -> tuple[list[LinkRow], list[LinkRow]]: ...
+    async def entries(self, kind: Kind) -> AsyncIterator[Stored]: ...
+    async def generation(self) -> int: ...

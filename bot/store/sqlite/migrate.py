@@ -1,0 +1,53 @@
+"""Versioned schema migrations, tracked in ``PRAGMA user_version``.
+
+Each ``NNNN_name.sql`` file in ``migrations/`` moves the schema one version
+up; a database is brought forward in one transaction per step, so a crash
+mid-way leaves it at a known version.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import aiosqlite
+
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("bot.store.sqlite") / "migrations"
+    found = []
+    for item in folder.iterdir():
+        match = _NAME.match(item.name)
+        if match:
+            found.append((int(match.group(1)), item.name, item.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def migrate(conn: aiosqlite.Connection) -> int:
+    """Bring the schema to the newest version; returns that version."""
+    async with conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    current = int(row[0]) if row else 0
+    steps = migrations()
+    newest = steps[-1][0] if steps else 0
+    if current > newest:
+        raise RuntimeError(
+            f"the database is at schema version {current}, newer than this bot knows "
+            f"({newest}): upgrade verbatim-bot"
+        )
+    for version, _name, sql in steps:
+        if version <= current:
+            continue
+        # executescript commits first; wrap the step so it is all or nothing.
+        try:
+            await conn.executescript(
+                f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+            )
+        except Exception:
+            if conn.in_transaction:
+                await conn.rollback()
+            raise
+        current = version
+    return current
