@@ -1,0 +1,1 @@
+"""Platform adapters: platform events in, core requests out, Replies back; nothing else."""

@@ -1,0 +1,1 @@
+"""Configuration, wiring, start and stop, and the ``verbatim`` command line."""

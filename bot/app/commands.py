@@ -1,0 +1,75 @@
+"""What each ``verbatim`` subcommand does, on an opened bot."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bot.adapters.console import ask as console_ask
+from bot.adapters.console import run_console
+from bot.app.config import Settings
+from bot.app.wiring import open_bot, read_knowledge
+from bot.knowledge.bundled import bundled_knowledge_dir
+from bot.knowledge.loader import check_references
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+async def check(path: Path | None) -> int:
+    target = path or bundled_knowledge_dir()
+    bundle = await asyncio.to_thread(read_knowledge, [target])
+    known = {item.entry.id: item.entry.kind for item in bundle.entries}
+    errors = [*bundle.errors, *check_references(bundle.entries, known)]
+    for error in errors:
+        _err(str(error))
+    files = len(bundle.files)
+    if errors:
+        _err(f"{len(errors)} problem(s) in {files} file(s)")
+        return 1
+    print(f"OK: {len(bundle.entries)} entries in {files} file(s)")
+    return 0
+
+
+async def ask(settings: Settings, text: str) -> int:
+    async with open_bot(settings) as bot:
+        output, is_error = await console_ask(bot.core, text)
+    (sys.stderr if is_error else sys.stdout).write(output)
+    return 1 if is_error else 0
+
+
+async def console(settings: Settings) -> int:
+    async with open_bot(settings) as bot:
+        await run_console(bot.core)
+    return 0
+
+
+async def import_files(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.transfer.importer import ImportOptions, import_paths
+    from bot.transfer.report import print_report
+
+    options = ImportOptions(
+        format=args.format,
+        mapping=args.map,
+        fixed=args.set,
+        skip_invalid=args.skip_invalid,
+        dry_run=args.dry_run,
+    )
+    async with open_bot(settings) as bot:
+        report = await import_paths(bot.store, args.files, options, actor="cli:import",
+                                    progress=sys.stderr.isatty())
+    print_report(report)
+    return 0 if report.ok else 1
+
+
+async def export(settings: Settings, directory: Path) -> int:
+    from bot.transfer.exporter import export_store
+
+    async with open_bot(settings) as bot:
+        written = await export_store(bot.store, directory)
+    print(f"Wrote {sum(written.values())} entries to {directory}: "
+          + ", ".join(f"{n} {name}" for name, n in written.items()))
+    return 0

@@ -1,0 +1,1 @@
+"""Commands and answers, free of any chat platform: requests in, Replies out."""

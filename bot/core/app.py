@@ -1,0 +1,61 @@
+"""The platform-neutral bot: one entry point from a request to a Reply.
+
+Every failure becomes a short answer here, so no adapter can leak a
+traceback into a chat: expected mistakes (bad dates, unknown ids) get a
+sentence that says what to fix; anything unexpected is logged with its
+traceback and answered with an apology.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core.cards import CardBuilder
+from bot.core.commands import reading
+from bot.core.commands.reading import UsageError
+from bot.core.context import Context
+from bot.core.registry import Registry
+from bot.core.reply import Reply
+from bot.core.request import MAX_INPUT_CHARS, Request
+from bot.search.engine import Searcher
+from bot.search.query import QueryError
+from bot.store.base import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry, something went wrong on our side and it has been logged. Please try again."
+
+
+def build_registry() -> Registry:
+    registry = Registry()
+    reading.register(registry)
+    return registry
+
+
+class Core:
+    def __init__(self, store: Store, *, page_size: int = 3) -> None:
+        self.registry = build_registry()
+        self.context = Context(
+            store=store,
+            searcher=Searcher(store),
+            cards=CardBuilder(store),
+            registry=self.registry,
+            page_size=page_size,
+        )
+
+    async def handle(self, request: Request) -> Reply:
+        command = self.registry.get(request.command)
+        if command is None:
+            return Reply.error(f"Unknown command /{request.command[:32]}. Type /help for the list.")
+        if len(request.args) > MAX_INPUT_CHARS:
+            return Reply.error(
+                f"That is {len(request.args)} characters; the most a command takes is "
+                f"{MAX_INPUT_CHARS}. Shorten it."
+            )
+        try:
+            return await command.handler(self.context, request)
+        except (UsageError, QueryError, StoreError) as exc:
+            return Reply.error(str(exc))
+        except Exception:
+            log.exception("command /%s failed", request.command)
+            return Reply.error(APOLOGY)

@@ -1,0 +1,1 @@
+"""Command handlers, grouped by who uses them."""
