@@ -11,6 +11,7 @@ from bot.core.context import Context
 from bot.core.registry import Command, Registry
 from bot.core.reply import Action, Card, Listing, Notice, Paging, Reply, Tone
 from bot.core.request import Request
+from bot.model.dates import PartialDate
 from bot.model.entries import SLUG_RE, Event, Speaker, Statement
 from bot.search.names import NameMatch
 from bot.search.query import ParsedQuery, parse_query, words_of
@@ -64,7 +65,8 @@ def _names(matches: list[NameMatch]) -> str:
 async def _speaker_names(ctx: Context, matches: list[NameMatch]) -> str:
     found = await ctx.store.get_many([m.speaker_id for m in matches])
     names = [
-        s.entry.name for s in found.values() if isinstance(s.entry, Speaker)
+        found[m.speaker_id].entry.name for m in matches
+        if m.speaker_id in found and isinstance(found[m.speaker_id].entry, Speaker)
     ]
     return " or ".join(dict.fromkeys(names)) or _names(matches)
 
@@ -75,7 +77,10 @@ async def _nearest(ctx: Context, text: str) -> str:
     if not near:
         return ""
     found = await ctx.store.get_many([m.speaker_id for m in near])
-    names = [s.entry.name for s in found.values() if isinstance(s.entry, Speaker)]
+    names = [
+        found[m.speaker_id].entry.name for m in near
+        if m.speaker_id in found and isinstance(found[m.speaker_id].entry, Speaker)
+    ]
     return f" Nearest names: {', '.join(dict.fromkeys(names))}." if names else ""
 
 
@@ -255,14 +260,17 @@ async def who(ctx: Context, request: Request) -> Reply:
         card = (await ctx.cards.cards([stored.id]))[0]
         stats = await ctx.store.speaker_stats(stored.id)
         if stats.statements:
-            span = f"{stats.first} to {stats.last}" if stats.first != stats.last else stats.first
+            first = PartialDate.parse(stats.first).human()
+            last = PartialDate.parse(stats.last).human()
+            span = f"{first} to {last}" if first != last else first
             facts = (("Statements on record", f"{stats.statements}, {span}"),)
         else:
             facts = (("Statements on record", "none"),)
         blocks.append(_with_facts(card, facts))
+    names = [found[m.speaker_id].entry for m in matches if m.speaker_id in found]
     actions = tuple(
-        Action(f"Quotes of {found[m.speaker_id].entry.name}"[:60], f"/quote {m.name}")
-        for m in matches if m.speaker_id in found
+        Action(f"Quotes of {s.name}"[:60], f"/quote {s.name}")
+        for s in names if isinstance(s, Speaker)
     )
     return Reply(blocks=tuple(blocks), actions=actions)
 

@@ -414,10 +414,11 @@ class SqliteStore:
             return
         if isinstance(entry, Statement):
             await conn.execute(
-                "INSERT INTO statement_index (id, speaker_id, date_start, date_end, language,"
-                " body_text, translation, topics, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO statement_index (id, speaker_id, said_on, date_start, date_end,"
+                " language, body_text, translation, topics, context)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    entry.id, entry.speaker,
+                    entry.id, entry.speaker, entry.said_on.iso(),
                     entry.said_on.first_day().isoformat(), entry.said_on.last_day().isoformat(),
                     (entry.language or "").lower() or None,
                     entry.text,
@@ -457,9 +458,14 @@ class SqliteStore:
         return [(row["speaker_id"], row["name"]) for row in rows]
 
     async def speaker_stats(self, speaker_id: str) -> SpeakerStats:
+        # Dates keep their precision: a speaker known only by UN sessions spans "2004 to 2024".
         rows = await self._fetchall(
-            "SELECT count(*) AS n, min(date_start) AS first, max(date_end) AS last"
-            " FROM statement_index WHERE speaker_id = ?",
+            "SELECT count(*) AS n,"
+            " (SELECT said_on FROM statement_index WHERE speaker_id = ?1"
+            "  ORDER BY date_start, id LIMIT 1) AS first,"
+            " (SELECT said_on FROM statement_index WHERE speaker_id = ?1"
+            "  ORDER BY date_end DESC, id LIMIT 1) AS last"
+            " FROM statement_index WHERE speaker_id = ?1",
             (speaker_id,),
         )
         row = rows[0]

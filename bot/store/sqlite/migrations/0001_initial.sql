@@ -33,6 +33,7 @@ CREATE TABLE statement_index (
     rowid       INTEGER PRIMARY KEY,
     id          TEXT NOT NULL UNIQUE,
     speaker_id  TEXT NOT NULL,
+    said_on     TEXT NOT NULL,
     date_start  TEXT NOT NULL,
     date_end    TEXT NOT NULL,
     language    TEXT,
