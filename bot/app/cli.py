@@ -18,7 +18,6 @@ from pydantic import ValidationError
 
 from bot import __version__
 from bot.app.config import Settings
-from bot.app.wiring import open_bot
 
 log = logging.getLogger("bot")
 

@@ -80,7 +80,9 @@ def _date_of(entry: Entry) -> PartialDate | None:
 def _title_of(entry: Entry, speakers: dict[str, Stored]) -> str:
     if isinstance(entry, Statement):
         speaker = speakers.get(entry.speaker)
-        return speaker.entry.name if speaker and isinstance(speaker.entry, Speaker) else entry.speaker
+        if speaker and isinstance(speaker.entry, Speaker):
+            return speaker.entry.name
+        return entry.speaker
     if isinstance(entry, Event):
         return entry.title
     if isinstance(entry, Speaker):
@@ -225,7 +227,9 @@ class CardBuilder:
             heading=speaker_entry.name if speaker_entry else entry.speaker,
             subheading=speaker_entry.description if speaker_entry else None,
             when=when_text(entry.said_on),
-            where=" · ".join(p for p in (entry.place, entry.occasion) if p) or "place not on record",
+            where=(
+                " · ".join(p for p in (entry.place, entry.occasion) if p) or "place not on record"
+            ),
             quote=entry.text,
             quote_language=entry.language,
             translation=entry.translation.text if entry.translation else None,

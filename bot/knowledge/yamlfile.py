@@ -58,7 +58,7 @@ class YamlError(ValueError):
 def load_yaml(text: str) -> Any:
     """Parse one document; raises YamlError with the 1-based line of the fault."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+        return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0

@@ -78,7 +78,9 @@ def _split(text: str) -> tuple[list[str], list[str]]:
 
 def _date(name: str, value: str, *, end: bool) -> dt.date:
     if not value:
-        raise QueryError(f"{name}: needs a date, e.g. {name}:2016, {name}:2016-12 or {name}:2016-12-08")
+        raise QueryError(
+            f"{name}: needs a date, e.g. {name}:2016, {name}:2016-12 or {name}:2016-12-08"
+        )
     try:
         date = PartialDate.parse(value)
     except DateError as exc:
@@ -110,7 +112,9 @@ def parse_query(text: str) -> ParsedQuery:
             until, until_text = _date(name, value, end=True), value
         elif name == "lang":
             if not _LANG.match(value.lower()):
-                raise QueryError(f"lang:{value} is not a language code: write e.g. lang:en or lang:ru")
+                raise QueryError(
+                    f"lang:{value} is not a language code: write e.g. lang:en or lang:ru"
+                )
             language = value.lower()
         else:
             if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:

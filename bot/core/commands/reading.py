@@ -159,7 +159,8 @@ def _moment(stored: Stored, speakers: dict[str, Stored]) -> _Moment:
     entry = stored.entry
     if isinstance(entry, Statement):
         speaker = speakers.get(entry.speaker)
-        name = speaker.entry.name if speaker and isinstance(speaker.entry, Speaker) else entry.speaker
+        known = speaker and isinstance(speaker.entry, Speaker)
+        name = speaker.entry.name if known and speaker else entry.speaker
         line = f"{when_text(entry.said_on)} · {name}: “{snippet(entry.text, 110)}” · {entry.id}"
         return _Moment(entry.said_on.first_day().isoformat(), entry.id, line)
     assert isinstance(entry, Event)
