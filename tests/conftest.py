@@ -53,7 +53,9 @@ def core(loaded: SqliteStore) -> Core:
 
 
 async def ask(core: Core, command: str, args: str = "", **extra: object) -> Reply:
-    return await core.handle(Request(actor=READER, command=command, args=args, **extra))
+    reply = await core.handle(Request(actor=READER, command=command, args=args, **extra))
+    assert reply is not None
+    return reply
 
 
 async def ask_text(core: Core, command: str, args: str = "") -> str:

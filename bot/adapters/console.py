@@ -38,6 +38,8 @@ async def ask(core: Core, line: str, actor: Actor = CONSOLE_ACTOR) -> tuple[str,
     if request is None:
         return "Type a command, e.g. /quote lavrov aleppo, or /help.\n", True
     reply = await core.handle(request)
+    if reply is None:  # rate limited, already told
+        return "", False
     return render(reply), reply.is_error
 
 

@@ -15,6 +15,7 @@ from bot.core.commands import reading
 from bot.core.commands.reading import UsageError
 from bot.core.context import Context
 from bot.core.registry import Registry
+from bot.core.ratelimit import RateLimiter, Verdict
 from bot.core.reply import Reply
 from bot.core.request import MAX_INPUT_CHARS, Request
 from bot.search.engine import Searcher
@@ -23,6 +24,7 @@ from bot.store.base import Store, StoreError
 
 log = logging.getLogger(__name__)
 
+SLOW_DOWN = "That is a lot of requests at once; please wait a minute before the next one."
 APOLOGY = "Sorry, something went wrong on our side and it has been logged. Please try again."
 
 
@@ -33,7 +35,14 @@ def build_registry() -> Registry:
 
 
 class Core:
-    def __init__(self, store: Store, *, page_size: int = 3) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        page_size: int = 3,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.limiter = limiter
         self.registry = build_registry()
         self.context = Context(
             store=store,
@@ -43,7 +52,14 @@ class Core:
             page_size=page_size,
         )
 
-    async def handle(self, request: Request) -> Reply:
+    async def handle(self, request: Request) -> Reply | None:
+        """The answer, or None when a rate-limited user has already been told to slow down."""
+        if self.limiter is not None:
+            verdict = self.limiter.check(request.actor.key, request.chat_id)
+            if verdict is Verdict.SILENT:
+                return None
+            if verdict is Verdict.NOTIFY:
+                return Reply.info(SLOW_DOWN)
         command = self.registry.get(request.command)
         if command is None:
             return Reply.error(f"Unknown command /{request.command[:32]}. Type /help for the list.")

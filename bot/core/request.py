@@ -23,12 +23,23 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file the user attached (``/import``); the adapter has checked its size."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Request:
     actor: Actor
     command: str
     args: str = ""
     replied_text: str | None = None
     """Text of the message this command answers, when the platform has replies."""
+    chat_id: str | None = None
+    """Platform-qualified chat (``telegram:-100123``), for per-chat rate limits."""
+    upload: Upload | None = None
 
 
 def parse_command(text: str, actor: Actor, *, bot_username: str | None = None) -> Request | None:
