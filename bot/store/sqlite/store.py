@@ -40,6 +40,7 @@ from bot.store.base import (
     WriteResult,
     doc_hash,
 )
+from bot.store.sqlite.curation import SqliteCuration
 from bot.store.sqlite.fts import match_expression
 from bot.store.sqlite.migrate import migrate
 
@@ -122,6 +123,9 @@ class SqliteStore:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    def curation(self) -> SqliteCuration:
+        return SqliteCuration(self)
 
     @property
     def writer(self) -> aiosqlite.Connection:
