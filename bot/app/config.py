@@ -12,6 +12,8 @@ from platformdirs import user_data_dir
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core.roles import parse_owners
+
 
 def default_database_url() -> str:
     return "sqlite:///" + str(Path(user_data_dir("verbatim", appauthor=False)) / "verbatim.sqlite3")
@@ -26,6 +28,7 @@ class Settings(BaseSettings):
     knowledge_dir: Path | None = None
     load_bundled: bool = True
     page_size: int = Field(3, ge=1, le=10)
+    owners: str = "console:local"
     log_level: str = "WARNING"
 
     @field_validator("database_url")
@@ -37,6 +40,16 @@ class Settings(BaseSettings):
                 f"VERBATIM_DATABASE_URL must start with sqlite:/// (got {scheme or 'no'} scheme)"
             )
         return value
+
+    @field_validator("owners")
+    @classmethod
+    def _owners_parse(cls, value: str) -> str:
+        parse_owners(value)
+        return value
+
+    @property
+    def owner_keys(self) -> frozenset[str]:
+        return parse_owners(self.owners)
 
     @property
     def sqlite_path(self) -> str:

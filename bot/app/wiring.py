@@ -57,6 +57,7 @@ async def open_bot(settings: Settings, *, load_knowledge: bool = True) -> AsyncI
             log.info("knowledge loaded: %s", report.summary())
             for problem in [*report.errors, *report.conflicts]:
                 log.warning("knowledge: %s", problem)
-        yield Bot(settings, store, Core(store, page_size=settings.page_size), report)
+        core = Core(store, page_size=settings.page_size, owners=settings.owner_keys)
+        yield Bot(settings, store, core, report)
     finally:
         await store.close()

@@ -11,13 +11,16 @@ from __future__ import annotations
 import logging
 
 from bot.core.cards import CardBuilder
-from bot.core.commands import reading
+from bot.core.commands import curation, reading
+from bot.core.commands.curation import CurationError
 from bot.core.commands.reading import UsageError
 from bot.core.context import Context
-from bot.core.registry import Registry
+from bot.core.forms import FormError
 from bot.core.ratelimit import RateLimiter, Verdict
+from bot.core.registry import Registry, Role
 from bot.core.reply import Reply
 from bot.core.request import MAX_INPUT_CHARS, Request
+from bot.core.roles import Roles
 from bot.search.engine import Searcher
 from bot.search.query import QueryError
 from bot.store.base import Store, StoreError
@@ -31,7 +34,15 @@ APOLOGY = "Sorry, something went wrong on our side and it has been logged. Pleas
 def build_registry() -> Registry:
     registry = Registry()
     reading.register(registry)
+    curation.register(registry)
     return registry
+
+
+def _refusal(name: str, needed: Role) -> str:
+    if needed is Role.OWNER:
+        return f"/{name} is for the bot's owners. Nothing was changed."
+    return (f"/{name} is for curators. Nothing was changed. Anyone may propose an entry "
+            "with /suggest; an owner can make you a curator.")
 
 
 class Core:
@@ -41,15 +52,18 @@ class Core:
         *,
         page_size: int = 3,
         limiter: RateLimiter | None = None,
+        owners: frozenset[str] = frozenset({"console:local"}),
     ) -> None:
         self.limiter = limiter
         self.registry = build_registry()
+        self.roles = Roles(owners, store.curation())
         self.context = Context(
             store=store,
             searcher=Searcher(store),
             cards=CardBuilder(store),
             registry=self.registry,
             page_size=page_size,
+            owners=owners,
         )
 
     async def handle(self, request: Request) -> Reply | None:
@@ -69,8 +83,12 @@ class Core:
                 f"{MAX_INPUT_CHARS}. Shorten it."
             )
         try:
+            if command.role > Role.READER:
+                role = await self.roles.role_of(request.actor)
+                if role < command.role:
+                    return Reply.error(_refusal(command.name, command.role))
             return await command.handler(self.context, request)
-        except (UsageError, QueryError, StoreError) as exc:
+        except (UsageError, QueryError, StoreError, CurationError, FormError) as exc:
             return Reply.error(str(exc))
         except Exception:
             log.exception("command /%s failed", request.command)

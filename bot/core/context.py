@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.cards import CardBuilder
 from bot.core.registry import Registry
@@ -18,3 +18,4 @@ class Context:
     registry: Registry
     page_size: int = 3
     timeline_page_size: int = 10
+    owners: frozenset[str] = field(default_factory=frozenset)

@@ -232,10 +232,17 @@ async def show(ctx: Context, request: Request) -> Reply:
             f"{snippet(entry_id, 60)!r} is not an id: ids are lowercase words joined by "
             "hyphens, like lavrov-2016-12-08-aleppo-pause. Cards end with their id."
         )
-    cards = await ctx.cards.cards([entry_id])
+    curator = await _is_curator(ctx, request)
+    cards = await ctx.cards.cards([entry_id], include_retracted=curator)
     if not cards:
         return Reply.error(f"No entry with id {entry_id!r}. Find ids with /quote or /timeline.")
     return Reply(blocks=tuple(cards))
+
+
+async def _is_curator(ctx: Context, request: Request) -> bool:
+    """Curators see retracted entries in /show, marked as such; readers never do."""
+    key = request.actor.key
+    return key in ctx.owners or await ctx.store.curation().is_curator(key)
 
 
 async def who(ctx: Context, request: Request) -> Reply:
@@ -284,12 +291,16 @@ def _with_facts(card: Card, extra: tuple[tuple[str, str], ...]) -> Card:
 
 async def help_(ctx: Context, request: Request) -> Reply:
     lines = tuple(f"{c.usage} — {c.summary}" for c in ctx.registry if c.role == 0)
+    curator_lines = tuple(f"{c.usage} — {c.summary}" for c in ctx.registry if c.role > 0)
     notes = (
         "Words in quotes match as a phrase. Dates: since:2016, until:2016-12 or "
         "since:2016-12-08. Every card ends with its id, for /show.",
     )
-    return Reply(blocks=(Listing("Verbatim: what people actually said", lines),
-                         Notice(notes[0], Tone.INFO)))
+    blocks: list[Listing | Notice] = [Listing("Verbatim: what people actually said", lines)]
+    if await _is_curator(ctx, request):
+        blocks.append(Listing("For curators", curator_lines))
+    blocks.append(Notice(notes[0], Tone.INFO))
+    return Reply(blocks=tuple(blocks))
 
 
 def register(registry: Registry) -> None:
