@@ -37,8 +37,10 @@ def _message(error: dict, known: tuple[str, ...]) -> str:
         return _SLUG_HINT if "a-z0-9" in str(ctx.get("pattern", "")) else msg
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '')}"
-    if kind == "string_too_long":
+    if kind == "string_too_long" or (kind == "too_long" and isinstance(error.get("input"), str)):
         return f"too long: at most {ctx.get('max_length')} characters"
+    if kind == "too_long":
+        return f"too many: at most {ctx.get('max_length')}"
     if kind in ("string_too_short", "too_short"):
         return "must not be empty"
     if kind == "value_error":

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,7 +23,7 @@ from bot.core.context import Context
 from bot.core.forms import Form, form_data, known_fields, parse_form, parse_kind
 from bot.core.registry import Command, Registry, Role
 from bot.core.reply import Action, Attachment, Card, Listing, Notice, Reply, Tone
-from bot.core.request import Request
+from bot.core.request import Request, Upload
 from bot.model.entries import (
     LINK_TYPES,
     SLUG_RE,
@@ -538,7 +539,7 @@ async def curator(ctx: Context, request: Request) -> Reply:
 
 async def import_file(ctx: Context, request: Request) -> Reply:
     from bot.transfer.importer import ImportOptions, detect_format, import_records, read_bytes
-    from bot.transfer.records import ColumnMapping
+    from bot.transfer.records import ColumnMapping, ReadResult
     from bot.transfer.report import report_text
 
     upload = request.upload
@@ -546,19 +547,41 @@ async def import_file(ctx: Context, request: Request) -> Reply:
         raise CurationError("Attach a YAML, JSON Lines, CSV or TSV file to /import.")
     if len(upload.data) > MAX_UPLOAD_BYTES:
         raise CurationError(f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MiB.")
-    from pathlib import PurePath
-
-    try:
-        fmt = detect_format(PurePath(upload.filename), None)  # type: ignore[arg-type]
-    except ValueError:
-        raise CurationError(f"{upload.filename[:80]!r}: send a .yaml, .jsonl, .csv or .tsv "
-                            "file") from None
     skip = "skip-invalid" in request.args.split()
-    read = read_bytes(upload.data, upload.filename, fmt, ColumnMapping())
+    read = ReadResult()
+    for name, data in _unpacked(upload):
+        try:
+            fmt = detect_format(Path(name), None)
+        except ValueError:
+            raise CurationError(f"{name[:80]!r}: send a .yaml, .jsonl, .csv or .tsv file, "
+                                "or a .zip of them (as /export makes)") from None
+        part = read_bytes(data, name, fmt, ColumnMapping())
+        read.records += part.records
+        read.errors += part.errors
     report = await import_records(ctx.store, read, ImportOptions(skip_invalid=skip),
                                   actor=request.actor.key)
     tone = Tone.SUCCESS if report.ok else Tone.ERROR
     return Reply(blocks=(Notice(report_text(report), tone),))
+
+
+def _unpacked(upload: Upload) -> list[tuple[str, bytes]]:
+    """The files of an upload: itself, or the data files inside a zip, in name order."""
+    if not upload.filename.lower().endswith(".zip"):
+        return [(upload.filename, upload.data)]
+    try:
+        with zipfile.ZipFile(io.BytesIO(upload.data)) as archive:
+            members = sorted(
+                (i for i in archive.infolist() if not i.is_dir()
+                 and Path(i.filename).suffix.lower() in (".yaml", ".yml", ".jsonl", ".csv",
+                                                         ".tsv")),
+                key=lambda i: i.filename,
+            )
+            if sum(i.file_size for i in members) > MAX_UPLOAD_BYTES:
+                raise CurationError(f"The zip unpacks to more than {MAX_UPLOAD_BYTES // 2**20} "
+                                    "MiB.")
+            return [(i.filename, archive.read(i)) for i in members]
+    except zipfile.BadZipFile:
+        raise CurationError(f"{upload.filename[:80]!r} is not a readable zip file.") from None
 
 
 async def export_files(ctx: Context, request: Request) -> Reply:
