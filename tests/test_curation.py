@@ -106,7 +106,8 @@ async def test_only_owners_grant_roles(curated, loaded, actor):
 async def test_owner_grants_lists_and_revokes(curated):
     assert not (await run(curated, OWNER, "curator", "add discord:55")).is_error
     listing = text_of(await run(curated, OWNER, "curator", "list"))
-    assert "owner: telegram:1" in listing and "curator: discord:55 (granted by telegram:1" in listing
+    assert "owner: telegram:1" in listing
+    assert "curator: discord:55 (granted by telegram:1" in listing
     assert not (await run(curated, Actor("discord", "55"), "history", PAUSE)).is_error
     await run(curated, OWNER, "curator", "remove discord:55")
     assert (await run(curated, Actor("discord", "55"), "history", PAUSE)).is_error
@@ -136,7 +137,8 @@ async def test_add_statement_answers_with_the_card_and_id(curated, loaded):
 
 async def test_near_duplicate_is_refused_unless_forced(curated):
     await run(curated, CURATOR, "add", NEW_STATEMENT)
-    again = await run(curated, CURATOR, "add", NEW_STATEMENT.replace("second line.", "second line!"))
+    nearly = NEW_STATEMENT.replace("second line.", "second line!")
+    again = await run(curated, CURATOR, "add", nearly)
     assert again.is_error and "This looks like sergey-lavrov-2016-12-10-" in again.blocks[0].text
     forced = await run(curated, CURATOR, "add", NEW_STATEMENT + "\nforce: yes")
     assert not forced.is_error

@@ -5,11 +5,12 @@ Every setting is listed, with a comment, in ``.env.example``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from platformdirs import user_data_dir
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.roles import parse_owners
@@ -17,6 +18,14 @@ from bot.core.roles import parse_owners
 
 def default_database_url() -> str:
     return "sqlite:///" + str(Path(user_data_dir("verbatim", appauthor=False)) / "verbatim.sqlite3")
+
+
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _tg(name: str) -> AliasChoices:
+    """Telegram settings keep the names operators know (TELEGRAM_BOT_TOKEN), prefixed or not."""
+    return AliasChoices(f"TELEGRAM_{name}", f"VERBATIM_TELEGRAM_{name}")
 
 
 class Settings(BaseSettings):
@@ -30,6 +39,35 @@ class Settings(BaseSettings):
     page_size: int = Field(3, ge=1, le=10)
     owners: str = "console:local"
     log_level: str = "WARNING"
+
+    # Telegram: the adapter starts when a token is set. Read as TELEGRAM_* (or VERBATIM_TELEGRAM_*).
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias=_tg("BOT_TOKEN"))
+    telegram_webhook_url: str | None = Field(None, validation_alias=_tg("WEBHOOK_URL"))
+    telegram_webhook_listen: str = Field("127.0.0.1", validation_alias=_tg("WEBHOOK_LISTEN"))
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535, validation_alias=_tg("WEBHOOK_PORT"))
+    telegram_webhook_secret: SecretStr | None = Field(None, validation_alias=_tg("WEBHOOK_SECRET"))
+    telegram_api_base_url: str | None = Field(None, validation_alias=_tg("API_BASE_URL"))
+
+    @field_validator("telegram_bot_token", "telegram_webhook_secret", "telegram_webhook_url",
+                     "telegram_api_base_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """``TELEGRAM_BOT_TOKEN=`` in a copied .env.example means "not configured", not ""."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret_chars(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET takes 1-256 characters: A-Z a-z 0-9 _ -")
+        return value
+
+    @field_validator("telegram_webhook_url", "telegram_api_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
 
     @field_validator("database_url")
     @classmethod
