@@ -114,3 +114,30 @@ def test_the_wheel_carries_the_bundled_knowledge(tmp_path: Path):
     assert bundled == shipped and shipped
     assert "bot/store/sqlite/migrations/0001_initial.sql" in names
     assert not any(n.startswith("tests/") for n in names)
+
+
+def test_ctrl_c_stops_the_console_cleanly(tmp_path: Path):
+    import signal
+
+    script = Path(sys.executable).with_name("verbatim")
+    if not script.exists():
+        pytest.skip("the verbatim script is not installed in this environment")
+    env = {**os.environ, "VERBATIM_DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}",
+           "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([str(script), "console"], cwd=tmp_path, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("Verbatim console.")
+        proc.stdin.write("/who lavrov\n")
+        proc.stdin.flush()
+        for line in proc.stdout:
+            if line.startswith("Statements on record"):
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert proc.returncode == 130
+    assert "Traceback" not in err
