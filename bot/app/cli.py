@@ -84,8 +84,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await commands.check(args.path)
         case "ask":
             return await commands.ask(settings, args.text)
-        case "console" | "run":
+        case "console":
             return await commands.console(settings)
+        case "run":
+            return await commands.run(settings)
         case "import":
             return await commands.import_files(settings, args)
         case "export":

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from bot.adapters.console import ask as console_ask
 from bot.adapters.console import run_console
@@ -45,6 +48,50 @@ async def console(settings: Settings) -> int:
     async with open_bot(settings) as bot:
         await run_console(bot.core)
     return 0
+
+
+async def run(settings: Settings) -> int:
+    """Every chat adapter whose token is configured, on this loop, until SIGINT or SIGTERM.
+
+    With no token configured this is the console, so a first try works offline.
+    """
+    from bot.adapters.telegram import TelegramAdapter, options_from_settings
+    from bot.core.app import Core
+    from bot.core.ratelimit import RateLimiter
+
+    telegram = options_from_settings(settings)
+    if telegram is None:
+        return await console(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with open_bot(settings) as bot:
+            core = Core(bot.store, page_size=settings.page_size, limiter=RateLimiter(),
+                        owners=settings.owner_keys)
+            adapters = [TelegramAdapter(core, telegram)]
+            _err("verbatim: running the Telegram bot; Ctrl-C or SIGTERM stops it")
+            await _serve([adapter.run(stop) for adapter in adapters], stop)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+    _err("verbatim: stopped")
+    return 0
+
+
+async def _serve(runs: list[Coroutine[Any, Any, None]], stop: asyncio.Event) -> None:
+    """Run adapters side by side; when one fails, stop the others cleanly, then raise."""
+    tasks = [asyncio.create_task(r) for r in runs]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def import_files(settings: Settings, args: argparse.Namespace) -> int:

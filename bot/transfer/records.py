@@ -1,0 +1,294 @@
+"""Readers that turn YAML, JSON Lines and CSV/TSV files into raw records with line numbers.
+
+Readers do not validate: they only say what each row holds and where it
+was. A row a reader cannot read at all (bad JSON, a wrong number of
+columns) becomes a rejection with its line, so the importer can report it
+and refuse to write a half batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.knowledge.loader import LoadError, Origin
+from bot.knowledge.yamlfile import LineDict, YamlError, load_yaml
+from bot.model.entries import KIND_BY_PLURAL, Kind
+
+LIST_FIELDS = ("topics", "aliases", "sources")
+SOURCE_COLUMNS = ("source_id", "source_title", "source_url", "source_publisher",
+                  "source_author", "source_published", "source_kind", "source_language")
+
+
+@dataclass
+class RawRecord:
+    kind: Kind
+    data: dict[str, Any]
+    origin: Origin
+
+
+@dataclass
+class ReadResult:
+    records: list[RawRecord] = field(default_factory=list)
+    errors: list[LoadError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """How CSV/TSV columns become fields: ``field=column`` pairs and fixed ``field=value``s."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    fixed: dict[str, str] = field(default_factory=dict)
+    header: bool = True
+
+    @classmethod
+    def parse(cls, pairs: Sequence[str], fixed: Sequence[str] = (), header: bool = True
+              ) -> ColumnMapping:
+        def split(items: Sequence[str], what: str) -> dict[str, str]:
+            out = {}
+            for item in items:
+                name, sep, value = item.partition("=")
+                if not sep or not name.strip():
+                    wanted = "COLUMN" if what == "--map" else "VALUE"
+                    raise ValueError(f"{what} {item!r}: write FIELD={wanted}")
+                out[name.strip()] = value.strip()
+            return out
+
+        return cls(split(pairs, "--map"), split(fixed, "--set"), header)
+
+
+def read_yaml(text: str, label: str) -> ReadResult:
+    result = ReadResult()
+    try:
+        data = load_yaml(text)
+    except YamlError as exc:
+        result.errors.append(LoadError(Origin(label, exc.line), "", exc.message))
+        return result
+    if data is None:
+        return result
+    if not isinstance(data, dict):
+        result.errors.append(LoadError(Origin(label, 1), "", "expected lists under speakers, "
+                                       "sources, statements or events"))
+        return result
+    for key, items in data.items():
+        line = data.line_of(key) if isinstance(data, LineDict) else 0
+        kind = KIND_BY_PLURAL.get(str(key))
+        if kind is None or not isinstance(items, list | type(None)):
+            result.errors.append(LoadError(Origin(label, line), str(key),
+                                           "unknown list or not a list (use speakers, sources, "
+                                           "statements or events)"))
+            continue
+        for item in items or []:
+            item_line = item.line if isinstance(item, LineDict) else line
+            if not isinstance(item, dict):
+                result.errors.append(LoadError(Origin(label, item_line), str(key),
+                                               "each item must be a mapping"))
+                continue
+            result.records.append(RawRecord(kind, dict(item), Origin(label, item_line)))
+    return result
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """Lines split on LF only (a CR before it dropped), numbered from 1.
+
+    ``str.splitlines`` would also split on U+2028, U+2029, U+0085 and other
+    separators that JSON allows raw inside a string (``json.dumps`` with
+    ``ensure_ascii=False`` writes them as they are), cutting a valid record in two.
+    """
+    for number, line in enumerate(text.split("\n"), start=1):
+        yield number, line.removesuffix("\r")
+
+
+def read_jsonl(text: str, label: str) -> ReadResult:
+    """One JSON object a line; ``type`` names the kind, a statement by default."""
+    result = ReadResult()
+    for number, line in _lines(text):
+        if not line.strip():
+            continue
+        origin = Origin(label, number)
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            result.errors.append(LoadError(origin, "", f"not valid JSON: {exc.msg} "
+                                           f"(column {exc.colno})"))
+            continue
+        if not isinstance(data, dict):
+            result.errors.append(LoadError(origin, "", "each line must be a JSON object"))
+            continue
+        kind_name = data.pop("type", "statement")
+        try:
+            kind = Kind(kind_name)
+        except (ValueError, TypeError):
+            result.errors.append(LoadError(origin, "type", f"{kind_name!r} is not one of "
+                                           "speaker, source, statement, event"))
+            continue
+        result.records.append(RawRecord(kind, data, origin))
+    return result
+
+
+class _Rows:
+    """Rows with the line each starts on (a quoted CSV field may span lines).
+
+    ``start`` stays on the first line of the row being read, so that an
+    unreadable row (an unclosed quote swallows the rest of the file) is
+    reported where it begins.
+    """
+
+    def __init__(self, text: str, delimiter: str, quoting: int) -> None:
+        self._reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
+                                  quoting=quoting, strict=quoting != csv.QUOTE_NONE)
+        self.start = 1
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        for row in self._reader:
+            yield self.start, row
+            self.start = self._reader.line_num + 1
+
+
+def read_table(text: str, label: str, mapping: ColumnMapping, *, tsv: bool) -> ReadResult:
+    """CSV (RFC 4180 quoting) or TSV (no quoting: datasets like LIAR hold bare quotes).
+
+    Columns are named by the header row, or numbered from 1 when
+    ``mapping.header`` is false. A row with another number of columns than
+    the first is rejected with its line: in TSV that is how a field with a
+    raw line break shows up (reported once, naming the lines of its pieces).
+    """
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    result = ReadResult()
+    quoting = csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL
+    reader = _Rows(text, "\t" if tsv else ",", quoting)
+    rows = iter(reader)
+    try:
+        first = next(rows, None)
+    except csv.Error as exc:
+        result.errors.append(LoadError(Origin(label, reader.start), "", f"unreadable: {exc}"))
+        return result
+    if first is None:
+        return result
+    if mapping.header:
+        names = [n.strip() for n in first[1]]
+        body: Iterator[tuple[int, list[str]]] = rows
+        widths = "the header has"
+    else:
+        names = [str(i) for i in range(1, len(first[1]) + 1)]
+        body = itertools.chain([first], rows)
+        widths = "the first row has"
+    width = len(names)
+    index = {}
+    for position, name in enumerate(names):
+        index.setdefault(name, position)
+    for field_name, column in mapping.fields.items():
+        if column not in index:
+            result.errors.append(LoadError(Origin(label, 1), field_name,
+                                           f"no column {column!r} (columns: {', '.join(names)})"))
+    if result.errors:
+        return result
+    # Mapped fields first; then, with a header, the columns that are named like a field
+    # (all of them when nothing is mapped: the validator names any unknown one).
+    taken = set(mapping.fields.values()) | set(mapping.fields)
+    plan = [(field_name, index[column]) for field_name, column in mapping.fields.items()]
+    if mapping.header:
+        plan += [(name, position) for name, position in index.items()
+                 if name and name not in taken and (not mapping.fields or name in _FIELD_NAMES)]
+    try:
+        for line, row, error in _whole_rows(body, width, widths):
+            origin = Origin(label, line)
+            if error:
+                result.errors.append(LoadError(origin, "", error))
+                continue
+            data: dict[str, Any] = dict(mapping.fixed)
+            for field_name, position in plan:
+                cell = row[position]
+                if cell.strip():
+                    data[field_name] = cell
+            kind_name = data.pop("type", "statement")
+            try:
+                kind = Kind(kind_name.strip())
+            except ValueError:
+                result.errors.append(LoadError(origin, "type", f"{kind_name!r} is not one of "
+                                               "speaker, source, statement, event"))
+                continue
+            result.records.append(RawRecord(kind, _shape(data), origin))
+    except csv.Error as exc:
+        result.errors.append(LoadError(Origin(label, reader.start), "",
+                                       f"unreadable {'TSV' if tsv else 'CSV'} from here on: {exc} "
+                                       "(an unclosed quote?); the rest of the file was not read"))
+    return result
+
+
+def _whole_rows(
+    rows: Iterator[tuple[int, list[str]]], width: int, widths: str
+) -> Iterator[tuple[int, list[str], str]]:
+    """Rows of the right width, and an error for each that is not; blank rows left out.
+
+    A raw line break inside an unquoted field splits one record into a short
+    row and the rest on the next line(s), whose cells add up to the width
+    (the broken field counted once). Such pieces are reported as one
+    rejected record naming its lines, rather than one error per piece or,
+    worse, a silently skipped continuation that holds only tabs.
+    """
+    pending: list[tuple[int, list[str]]] = []
+
+    def flush() -> Iterator[tuple[int, list[str], str]]:
+        if not pending:
+            return
+        line, row = pending[0]
+        if len(pending) == 1:
+            yield line, row, (f"{len(row)} columns where {widths} {width} "
+                              "(a line break inside a field?)")
+        else:
+            pieces = " + ".join(str(len(r)) for _, r in pending)
+            yield line, row, (f"one record split over lines {line} to {pending[-1][0]} by a "
+                              f"line break inside a field ({pieces} cells for {width} columns): "
+                              "fix the file and import again")
+        pending.clear()
+
+    for line, row in rows:
+        if pending and len(row) != width:
+            pending.append((line, row))
+            total = sum(len(r) for _, r in pending) - (len(pending) - 1)
+            if total == width:
+                yield from flush()
+                continue
+            if total < width:
+                continue
+            pending.pop()
+        yield from flush()
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < width:
+            pending.append((line, row))
+        elif len(row) > width:
+            yield line, row, f"{len(row)} columns where {widths} {width}"
+        else:
+            yield line, row, ""
+    yield from flush()
+
+
+_FIELD_NAMES = {
+    "type", "id", "speaker", "said_on", "place", "occasion", "text", "language", "note",
+    "topics", "aliases", "sources", "name", "description", "title", "summary", "happened_on",
+    "ended_on", "publisher", "author", "published", "url", "kind", "wikidata", *SOURCE_COLUMNS,
+}
+
+
+def _shape(data: dict[str, Any]) -> dict[str, Any]:
+    """Flat cells to the record's shape: lists split on ';' (or ','), source columns grouped."""
+    for name in LIST_FIELDS:
+        if isinstance(data.get(name), str):
+            value = data[name]
+            sep = ";" if ";" in value else ","
+            data[name] = [part.strip() for part in value.split(sep) if part.strip()]
+    inline = {
+        name.removeprefix("source_"): data.pop(name) for name in SOURCE_COLUMNS if name in data
+    }
+    if inline:
+        data.setdefault("sources", [])
+        data["sources"] = [*data["sources"], inline]
+    return data

@@ -1,0 +1,221 @@
+"""Resolves what imported rows point to: speakers given by name, sources given inline.
+
+Datasets name people the way their authors wrote them ("Mr. Sergey V.
+Lavrov") and describe sources inline. Resolution is strict on purpose: a
+name resolves only when its normalised key equals a known name's key (no
+fuzzy guessing when writing data), an ambiguous name is refused with the
+candidates, and anything created gets a readable id derived from its
+content, so importing the same file twice creates nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from anyascii import anyascii
+
+from bot.knowledge.loader import Origin
+from bot.model.entries import Kind, Source, Speaker
+from bot.search.names import HONORIFICS, SpeakerIndex, fold, name_key
+
+MAX_SLUG = 80
+
+
+def slugify(text: str, limit: int = MAX_SLUG) -> str:
+    """A readable ASCII id from any text: 'Сергей Лавров' -> 'sergei-lavrov'."""
+    ascii_text = anyascii(text).lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    if len(slug) > limit:
+        slug = slug[:limit].rsplit("-", 1)[0]
+    return slug or "entry"
+
+
+def clean_name(raw: str) -> str:
+    """A display name without a leading honorific ("Mr. Sergey Lavrov" -> "Sergey Lavrov").
+
+    A stray comma or semicolon at either end (spreadsheets leave them:
+    "Volodymyr Khandogiy,") goes too; the spelling as given is kept as an alias.
+    """
+    words = raw.strip(" \t,;").split()
+    while len(words) > 1 and fold(words[0]) in HONORIFICS:
+        words = words[1:]
+    return " ".join(words)
+
+
+def _is_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+@dataclass
+class Created:
+    """An entry the resolver made up from a row: a speaker given by name, an inline source.
+
+    ``where`` is the row's field it came from (``speaker``, ``sources.0``), so
+    that a problem with it is reported against that field of that row.
+    """
+
+    kind: Kind
+    doc: dict[str, Any]
+    origin: Origin
+    where: str
+
+
+class ResolveError(ValueError):
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+@dataclass
+class Resolver:
+    """Remembers what the store and this batch already hold, so rows resolve consistently.
+
+    ``kinds`` starts as the store's ids; the importer adds the ids of the
+    batch (:meth:`reserve`) before resolving anything, so that a row may
+    point to an entry defined further down or in a later file, and so that
+    a made-up id never takes one the batch uses. Speakers and sources of the
+    batch are added with :meth:`add_speaker` and :meth:`add_source`, so a
+    statement that names a speaker defined in the same file finds it.
+    """
+
+    kinds: dict[str, Kind]
+    speakers: SpeakerIndex
+    sources_by_url: dict[str, str]
+    sources_by_title: dict[tuple[str, str], str]
+    created: list[Created] = field(default_factory=list)
+    _new_speakers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _batch_keys: dict[str, set[str]] = field(default_factory=dict)
+
+    def taken(self, entry_id: str) -> bool:
+        return entry_id in self.kinds
+
+    def unique_id(self, base: str) -> str:
+        candidate, n = base, 2
+        while self.taken(candidate):
+            candidate = f"{base}-{n}"
+            n += 1
+        return candidate
+
+    def register(self, kind: Kind, entry_id: str) -> None:
+        self.kinds[entry_id] = kind
+
+    def reserve(self, kind: Kind, entry_id: str) -> None:
+        """An id the batch defines; an id the store already holds keeps the store's kind."""
+        self.kinds.setdefault(entry_id, kind)
+
+    def add_speaker(self, speaker: Speaker) -> None:
+        """A speaker defined in the batch: rows may name it by any of its names."""
+        self.register(Kind.SPEAKER, speaker.id)
+        for name in speaker.names():
+            key = name_key(name)
+            if key:
+                self._batch_keys.setdefault(key, set()).add(speaker.id)
+
+    def add_source(self, source: Source) -> None:
+        """A source defined in the batch: inline sources with its URL or title resolve to it."""
+        self.register(Kind.SOURCE, source.id)
+        if source.url:
+            self.sources_by_url.setdefault(source.url, source.id)
+        self.sources_by_title.setdefault((fold(source.title), fold(source.publisher or "")),
+                                         source.id)
+
+    # -- speakers ------------------------------------------------------------
+
+    def speaker(self, value: str, origin: Origin) -> str:
+        value = value.strip()
+        if self.kinds.get(value) is Kind.SPEAKER:
+            return value
+        if not value:
+            raise ResolveError("speaker", "required field is missing")
+        key = name_key(value)
+        if not key:
+            raise ResolveError("speaker", f"{value!r} is neither a speaker id nor a name")
+        found = sorted({*self.speakers.strict(value), *self._batch_keys.get(key, ())})
+        if len(found) > 1:
+            raise ResolveError(
+                "speaker", f"{value!r} matches several speakers ({', '.join(found)}): "
+                "give the id of the one you mean"
+            )
+        if found:
+            speaker_id = found[0]
+            if speaker_id in self._new_speakers:
+                self._alias(speaker_id, value)
+            return speaker_id
+        name = clean_name(value)
+        speaker_id = self.unique_id(slugify(name))
+        doc: dict[str, Any] = {"id": speaker_id, "name": name, "aliases": []}
+        self._new_speakers[speaker_id] = doc
+        self._alias(speaker_id, value)
+        self.register(Kind.SPEAKER, speaker_id)
+        self._batch_keys[key] = {speaker_id}
+        self.created.append(Created(Kind.SPEAKER, doc, origin, "speaker"))
+        return speaker_id
+
+    def _alias(self, speaker_id: str, spelling: str) -> None:
+        doc = self._new_speakers[speaker_id]
+        if spelling != doc["name"] and spelling not in doc["aliases"]:
+            doc["aliases"].append(spelling)
+
+    # -- sources -------------------------------------------------------------
+
+    def sources(self, values: Iterable[Any], origin: Origin) -> list[str]:
+        ids = []
+        for index, value in enumerate(values):
+            ids.append(self._source(value, origin, f"sources.{index}"))
+        return ids
+
+    def _source(self, value: Any, origin: Origin, where: str) -> str:
+        if isinstance(value, str):
+            text = value.strip()
+            if self.kinds.get(text) is Kind.SOURCE:
+                return text
+            if _is_url(text):
+                return self._inline({"url": text, "title": text}, origin, where)
+            raise ResolveError(where, f"no source with id {text!r} (give an id, a URL, "
+                               "or a mapping with title and url)")
+        if isinstance(value, dict):
+            return self._inline(dict(value), origin, where)
+        raise ResolveError(where, "a source is an id, a URL or a mapping with title and url")
+
+    def _inline(self, doc: dict[str, Any], origin: Origin, where: str) -> str:
+        given = str(doc.get("id") or "").strip()
+        if given and self.kinds.get(given) is Kind.SOURCE:
+            return given
+        url = str(doc.get("url") or "").strip()
+        title = str(doc.get("title") or "").strip()
+        if not title:
+            raise ResolveError(f"{where}.title", "an inline source needs a title")
+        if url and url in self.sources_by_url:
+            return self.sources_by_url[url]
+        title_key = (fold(title), fold(str(doc.get("publisher") or "")))
+        if not given and not url and title_key in self.sources_by_title:
+            return self.sources_by_title[title_key]
+        if given and self.taken(given):
+            raise ResolveError(f"{where}.id", f"{given!r} is already used by a "
+                               f"{self.kinds[given].value}")
+        source_id = given or self.unique_id(slugify(title, 60))
+        doc["id"] = source_id
+        self.register(Kind.SOURCE, source_id)
+        if url:
+            self.sources_by_url[url] = source_id
+        self.sources_by_title.setdefault(title_key, source_id)
+        self.created.append(Created(Kind.SOURCE, doc, origin, where))
+        return source_id
+
+
+def statement_id(speaker_id: str, said_on: str, text: str) -> str:
+    """A content-derived id, so a re-import of the same row finds the same entry.
+
+    The short hash of the words keeps two different quotes of one speaker on
+    one day apart, even when they begin alike.
+    """
+    words = slugify(" ".join(text.split()[:6]), 40)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
+    return f"{slugify(f'{speaker_id}-{said_on}-{words}', 100)}-{digest}"
