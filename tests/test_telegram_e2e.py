@@ -423,3 +423,43 @@ async def test_a_failed_poll_is_logged_in_one_line_and_polling_goes_on(
         await api.wait_for("sendMessage")
     (failed,) = [r for r in caplog.records if "polling Telegram failed" in r.getMessage()]
     assert failed.exc_info is None
+
+
+def _document_update(command: str, file_id: str, name: str, size: int) -> dict:
+    update = message("", GROUP)
+    msg = update["message"]
+    del msg["text"]
+    msg.update(caption=command, document={"file_id": file_id, "file_unique_id": file_id,
+                                          "file_name": name, "file_size": size},
+               caption_entities=[{"type": "bot_command", "offset": 0,
+                                  "length": len(command.split()[0])}])
+    return update
+
+
+async def test_curators_import_and_export_files_from_telegram(loaded: SqliteStore,
+                                                              api: FakeBotApi):
+    """The real core: an owner imports a document, exports a zip; a reader is refused."""
+    import io
+    import zipfile
+
+    rows = (b'{"type": "source", "id": "tg-briefing", "title": "Briefing", '
+            b'"url": "https://example.org/briefing", "kind": "primary"}\n')
+    api.files["documents/rows"] = rows
+    owner_core = Core(loaded, owners=frozenset({f"telegram:{USER['id']}"}))
+    async with running(owner_core, api):
+        api.queue(_document_update("/import", "rows", "rows.jsonl", len(rows)))
+        (report,) = await api.wait_for("sendMessage")
+        assert report["text"].startswith("1 added")
+        api.queue(message("/export", GROUP))
+        (document,) = await api.wait_for("sendDocument")
+    assert (await loaded.get("tg-briefing")).entry.url == "https://example.org/briefing"
+    assert (await loaded.history("tg-briefing"))[0].actor == f"telegram:{USER['id']}"
+    archive = zipfile.ZipFile(io.BytesIO(document["document"]["data"]))
+    assert "tg-briefing" in archive.read("knowledge/sources.yaml").decode("utf-8")
+
+    reader_core = Core(loaded, owners=frozenset({"telegram:1"}))
+    async with running(reader_core, api):
+        api.queue(message("/retract tg-briefing not allowed", GROUP))
+        refusal = (await api.wait_for("sendMessage", 3))[-1]
+    assert "/retract is for curators. Nothing was changed." in refusal["text"]
+    assert await loaded.get("tg-briefing") is not None
