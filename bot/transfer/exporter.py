@@ -48,7 +48,7 @@ async def _exported(store: Store) -> dict[Kind, list[dict[str, Any]]]:
                 continue
             doc = s.entry.doc()
             if doc.get("links"):
-                links = doc["links"]
+                links = [link for link in doc["links"] if link["to"] in keep]
                 doc = {k: v for k, v in doc.items() if k != "links"}
                 if links:
                     doc["links"] = links
