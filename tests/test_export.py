@@ -121,11 +121,6 @@ async def test_awkward_text_comes_back_exactly(store, fresh, tmp_path):
     assert files_of(first) == files_of(second)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/knowledge/yamlfile.py dump_yaml writes U+0085 (NEL, what a mis-decoded cp1252 "
-    "ellipsis becomes) raw inside a quoted scalar, and YAML reads it back as a line break "
-    "folded to a space: the quote changes. Forcing double-quoted style for text holding "
-    "U+0085 would keep it"))
 async def test_a_next_line_character_comes_back_exactly(store, fresh, tmp_path):
     text = "the country\x85s position"  # no space after the NEL: PyYAML single-quotes it
     await store.apply([Put(Speaker(id="roe", name="Jane Roe")), Put(Source(id="src", title="T")),

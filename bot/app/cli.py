@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="CSV/TSV: which column holds a field, e.g. --map text=statement")
     imp.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                      help="CSV/TSV: a fixed value for every row, e.g. --set language=en")
+    imp.add_argument("--no-header", action="store_true",
+                     help="CSV/TSV: the first row is data; columns are numbered 1, 2, ...")
     imp.add_argument("--skip-invalid", action="store_true",
                      help="import the valid entries even when some are rejected")
     imp.add_argument("--dry-run", action="store_true", help="report only; write nothing")

@@ -102,6 +102,7 @@ async def import_files(settings: Settings, args: argparse.Namespace) -> int:
         format=args.format,
         mapping=args.map,
         fixed=args.set,
+        header=not args.no_header,
         skip_invalid=args.skip_invalid,
         dry_run=args.dry_run,
     )

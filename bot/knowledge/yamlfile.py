@@ -84,9 +84,17 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
+_LINE_BREAKS = ("\x85", "\u2028", "\u2029", "\r")
+
+
 def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    # Multi-line text as a literal block keeps quotes readable and exact.
-    style = "|" if "\n" in value else None
+    # Multi-line text as a literal block keeps quotes readable and exact; YAML folds the
+    # other Unicode line breaks inside plain, single-quoted and block scalars, so text
+    # holding them is written double-quoted, where they are escaped and come back exact.
+    if any(ch in value for ch in _LINE_BREAKS):
+        style: str | None = '"'
+    else:
+        style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -164,6 +164,8 @@ class _Linked(Entry):
 
 class Statement(_Linked):
     kind: ClassVar[Kind] = Kind.STATEMENT
+    # Validated even when left out, so a statement without any source is refused.
+    sources: Annotated[Strings, Field(validate_default=True)] = []
     speaker: Slug
     said_on: Date
     place: Annotated[OptText, Field(max_length=300)] = None
