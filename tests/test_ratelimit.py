@@ -35,3 +35,11 @@ async def test_core_applies_the_limit(loaded):
     slow = await core.handle(request)
     assert slow.blocks[0].text == SLOW_DOWN
     assert await core.handle(request) is None
+
+
+def test_inline_queries_have_their_own_budget():
+    limiter = RateLimiter(per_user=1, per_chat=10, per_user_inline=3, window=60, clock=Clock())
+    assert limiter.check("u", "c") is Verdict.ALLOW
+    assert [limiter.check("u", inline=True) for _ in range(4)] == [
+        Verdict.ALLOW, Verdict.ALLOW, Verdict.ALLOW, Verdict.NOTIFY]
+    assert limiter.check("u", "c") is Verdict.NOTIFY  # messages still limited on their own

@@ -69,7 +69,8 @@ class Core:
     async def handle(self, request: Request) -> Reply | None:
         """The answer, or None when a rate-limited user has already been told to slow down."""
         if self.limiter is not None:
-            verdict = self.limiter.check(request.actor.key, request.chat_id)
+            verdict = self.limiter.check(request.actor.key, request.chat_id,
+                                         inline=request.inline)
             if verdict is Verdict.SILENT:
                 return None
             if verdict is Verdict.NOTIFY:

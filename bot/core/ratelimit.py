@@ -35,18 +35,23 @@ class RateLimiter:
         *,
         per_user: int = 20,
         per_chat: int = 60,
+        per_user_inline: int = 120,
         window: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.per_user = per_user
         self.per_chat = per_chat
+        self.per_user_inline = per_user_inline
         self.window = window
         self.clock = clock
         self._windows: dict[str, _Window] = {}
 
-    def check(self, user_key: str, chat_key: str | None = None) -> Verdict:
+    def check(self, user_key: str, chat_key: str | None = None, *, inline: bool = False
+              ) -> Verdict:
+        """``inline`` queries arrive at every keystroke, so they have their own, larger budget."""
         now = self.clock()
-        keys = [(f"user:{user_key}", self.per_user)]
+        keys = [(f"inline:{user_key}", self.per_user_inline) if inline
+                else (f"user:{user_key}", self.per_user)]
         if chat_key:
             keys.append((f"chat:{chat_key}", self.per_chat))
         windows = [(self._fresh(key, now), limit) for key, limit in keys]

@@ -40,6 +40,8 @@ class Request:
     chat_id: str | None = None
     """Platform-qualified chat (``telegram:-100123``), for per-chat rate limits."""
     upload: Upload | None = None
+    inline: bool = False
+    """An inline query (typed in any chat, sent at each keystroke), not a message."""
 
 
 def parse_command(text: str, actor: Actor, *, bot_username: str | None = None) -> Request | None:

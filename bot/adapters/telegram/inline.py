@@ -87,7 +87,7 @@ class InlineHandler:
         page = page_of(query.offset)
         args = f"{text} page:{page}" if page > 1 else text
         request = Request(actor=actor_of(query.from_user), command="quote",
-                          args=args[:MAX_INPUT_CHARS])
+                          args=args[:MAX_INPUT_CHARS], inline=True)
         cards, next_page = await self.search(request)
         results = [article(card) for card in cards]
         await self.sender.call(lambda: query.answer(
