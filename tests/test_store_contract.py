@@ -16,9 +16,10 @@ from bot.store.base import Conflict, NotFound, Put, Restore, Retract, StatementQ
 from bot.store.sqlite import SqliteStore
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "sqlite-threads-only"])
 async def contract_store(request, tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    store = SqliteStore(tmp_path / "contract.sqlite3")
+    budget = 0.0 if request.param == "sqlite-threads-only" else 0.002
+    store = SqliteStore(tmp_path / "contract.sqlite3", inline_budget=budget)
     await store.open()
     try:
         yield store

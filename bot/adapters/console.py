@@ -62,12 +62,25 @@ def _read_lines(
             return
 
 
+async def _next_line(lines: asyncio.Queue[str | None], stop: asyncio.Event) -> str | None:
+    getter = asyncio.ensure_future(lines.get())
+    stopper = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (getter, stopper):
+        if not task.done():
+            task.cancel()
+    return getter.result() if getter.done() and not getter.cancelled() else None
+
+
 async def run_console(
     core: Core,
     *,
     read: Callable[[str], str] = input,
     write: Callable[[str], object] = sys.stdout.write,
+    stop: asyncio.Event | None = None,
 ) -> None:
+    """Until end of input, /quit, or ``stop`` (set by the Ctrl-C handler)."""
+    stop = stop or asyncio.Event()
     write(GREETING)
     lines: asyncio.Queue[str | None] = asyncio.Queue()
     ready = threading.Event()
@@ -78,7 +91,10 @@ async def run_console(
     reader.start()
     while True:
         ready.set()
-        line = await lines.get()
+        line = await _next_line(lines, stop)
+        if stop.is_set():
+            write("\n")
+            return
         if line is None:
             write("\n")
             return

@@ -45,9 +45,19 @@ async def ask(settings: Settings, text: str) -> int:
 
 
 async def console(settings: Settings) -> int:
-    async with open_bot(settings) as bot:
-        await run_console(bot.core)
-    return 0
+    """The console until end of input; Ctrl-C or SIGTERM stop it cleanly (exit 130)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with open_bot(settings) as bot:
+            await run_console(bot.core, stop=stop)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+    return 130 if stop.is_set() else 0
 
 
 async def run(settings: Settings) -> int:

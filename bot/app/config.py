@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     load_bundled: bool = True
     page_size: int = Field(3, ge=1, le=10)
     owners: str = "console:local"
+    sqlite_inline_budget_ms: float = Field(2.0, ge=0, le=50)
     log_level: str = "WARNING"
 
     # Telegram: the adapter starts when a token is set. Read as TELEGRAM_* (or VERBATIM_TELEGRAM_*).

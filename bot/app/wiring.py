@@ -46,7 +46,8 @@ def read_knowledge(dirs: list[Path]) -> Bundle:
 
 @asynccontextmanager
 async def open_bot(settings: Settings, *, load_knowledge: bool = True) -> AsyncIterator[Bot]:
-    store = SqliteStore(settings.sqlite_path)
+    store = SqliteStore(settings.sqlite_path,
+                        inline_budget=settings.sqlite_inline_budget_ms / 1000)
     await store.open()
     try:
         report = None
