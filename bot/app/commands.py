@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +45,26 @@ async def ask(settings: Settings, text: str) -> int:
     return 1 if is_error else 0
 
 
-async def console(settings: Settings) -> int:
-    """The console until end of input; Ctrl-C or SIGTERM stop it cleanly (exit 130)."""
+@contextmanager
+def _stop_on_signals() -> Iterator[asyncio.Event]:
+    """An event that SIGINT (Ctrl-C) or SIGTERM sets, so every part can stop in order."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with open_bot(settings) as bot:
-            await run_console(bot.core, stop=stop)
+        yield stop
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+
+
+async def console(settings: Settings) -> int:
+    """The console until end of input; Ctrl-C or SIGTERM stop it cleanly (exit 130)."""
+    with _stop_on_signals() as stop:
+        async with open_bot(settings) as bot:
+            await run_console(bot.core, stop=stop)
     return 130 if stop.is_set() else 0
 
 
@@ -66,27 +74,16 @@ async def run(settings: Settings) -> int:
     With no token configured this is the console, so a first try works offline.
     """
     from bot.adapters.telegram import TelegramAdapter, options_from_settings
-    from bot.core.app import Core
     from bot.core.ratelimit import RateLimiter
 
     telegram = options_from_settings(settings)
     if telegram is None:
         return await console(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for sig in signals:
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        async with open_bot(settings) as bot:
-            core = Core(bot.store, page_size=settings.page_size, limiter=RateLimiter(),
-                        owners=settings.owner_keys)
-            adapters = [TelegramAdapter(core, telegram)]
+    with _stop_on_signals() as stop:
+        async with open_bot(settings, limiter=RateLimiter()) as bot:
+            adapters = [TelegramAdapter(bot.core, telegram)]
             _err("verbatim: running the Telegram bot; Ctrl-C or SIGTERM stops it")
             await _serve([adapter.run(stop) for adapter in adapters], stop)
-    finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
     _err("verbatim: stopped")
     return 0
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.app.config import Settings
 from bot.core.app import Core
+from bot.core.ratelimit import RateLimiter
 from bot.knowledge.bundled import bundled_knowledge_dir
 from bot.knowledge.loader import Bundle, read_path
 from bot.store.sqlite import SqliteStore
@@ -45,7 +46,13 @@ def read_knowledge(dirs: list[Path]) -> Bundle:
 
 
 @asynccontextmanager
-async def open_bot(settings: Settings, *, load_knowledge: bool = True) -> AsyncIterator[Bot]:
+async def open_bot(
+    settings: Settings, *, load_knowledge: bool = True, limiter: RateLimiter | None = None
+) -> AsyncIterator[Bot]:
+    """The store opened, the knowledge loaded, the core built; all closed on the way out.
+
+    ``limiter`` is for chat platforms, where many people share one bot.
+    """
     store = SqliteStore(settings.sqlite_path,
                         inline_budget=settings.sqlite_inline_budget_ms / 1000)
     await store.open()
@@ -58,7 +65,8 @@ async def open_bot(settings: Settings, *, load_knowledge: bool = True) -> AsyncI
             log.info("knowledge loaded: %s", report.summary())
             for problem in [*report.errors, *report.conflicts]:
                 log.warning("knowledge: %s", problem)
-        core = Core(store, page_size=settings.page_size, owners=settings.owner_keys)
+        core = Core(store, page_size=settings.page_size, owners=settings.owner_keys,
+                    limiter=limiter)
         yield Bot(settings, store, core, report)
     finally:
         await store.close()
