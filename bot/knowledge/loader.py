@@ -94,43 +94,65 @@ def validate_record(
         return None, errors
 
 
-def read_text(text: str, path: str) -> Bundle:
-    """Parse one file's text. ``path`` is only used to label errors."""
-    bundle = Bundle()
+@dataclass(frozen=True)
+class YamlItem:
+    """One mapping under a kind's list, with where it stands (``statements[3].``)."""
+
+    kind: Kind
+    data: Mapping[str, Any]
+    origin: Origin
+    prefix: str
+
+
+def yaml_items(text: str, path: str) -> tuple[list[YamlItem], list[LoadError]]:
+    """The entries of one YAML file, unvalidated; shared by the loader and the importer."""
     try:
         data = load_yaml(text)
     except YamlError as exc:
-        bundle.errors.append(LoadError(Origin(path, exc.line), "", exc.message))
-        return bundle
+        return [], [LoadError(Origin(path, exc.line), "", exc.message)]
     if data is None:
-        return bundle
+        return [], []
     if not isinstance(data, dict):
-        bundle.errors.append(LoadError(
+        return [], [LoadError(
             Origin(path, 1), "",
             "the file must be a mapping with lists under speakers, sources, statements, events",
-        ))
-        return bundle
-    for key, items in data.items():
+        )]
+    items: list[YamlItem] = []
+    errors: list[LoadError] = []
+    for key, values in data.items():
         line = data.line_of(key) if isinstance(data, LineDict) else 0
         kind = KIND_BY_PLURAL.get(str(key))
         if kind is None:
-            bundle.errors.append(LoadError(
+            errors.append(LoadError(
                 Origin(path, line), str(key),
                 "unknown list (use speakers, sources, statements or events)",
             ))
             continue
-        if items is None:
+        if values is None:
             continue
-        if not isinstance(items, list):
-            bundle.errors.append(LoadError(Origin(path, line), str(key), "must be a list"))
+        if not isinstance(values, list):
+            errors.append(LoadError(Origin(path, line), str(key), "must be a list"))
             continue
-        for index, item in enumerate(items):
+        for index, item in enumerate(values):
             item_line = item.line if isinstance(item, LineDict) else line
             origin = Origin(path, item_line)
-            entry, errors = validate_record(kind, item, origin, f"{key}[{index}].")
-            bundle.errors.extend(errors)
-            if entry is not None:
-                bundle.entries.append(Located(entry, origin))
+            if not isinstance(item, Mapping):
+                errors.append(LoadError(origin, f"{key}[{index}]",
+                                        f"each {kind.value} must be a mapping"))
+                continue
+            items.append(YamlItem(kind, item, origin, f"{key}[{index}]."))
+    return items, errors
+
+
+def read_text(text: str, path: str) -> Bundle:
+    """Parse one file's text. ``path`` is only used to label errors."""
+    items, errors = yaml_items(text, path)
+    bundle = Bundle(errors=errors)
+    for item in items:
+        entry, problems_found = validate_record(item.kind, item.data, item.origin, item.prefix)
+        bundle.errors.extend(problems_found)
+        if entry is not None:
+            bundle.entries.append(Located(entry, item.origin))
     return bundle
 
 

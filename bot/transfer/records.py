@@ -17,9 +17,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.knowledge.loader import LoadError, Origin
-from bot.knowledge.yamlfile import LineDict, YamlError, load_yaml
-from bot.model.entries import KIND_BY_PLURAL, Kind
+from bot.knowledge.loader import LoadError, Origin, yaml_items
+from bot.model.entries import Kind
 
 LIST_FIELDS = ("topics", "aliases", "sources")
 SOURCE_COLUMNS = ("source_id", "source_title", "source_url", "source_publisher",
@@ -64,34 +63,9 @@ class ColumnMapping:
 
 
 def read_yaml(text: str, label: str) -> ReadResult:
-    result = ReadResult()
-    try:
-        data = load_yaml(text)
-    except YamlError as exc:
-        result.errors.append(LoadError(Origin(label, exc.line), "", exc.message))
-        return result
-    if data is None:
-        return result
-    if not isinstance(data, dict):
-        result.errors.append(LoadError(Origin(label, 1), "", "expected lists under speakers, "
-                                       "sources, statements or events"))
-        return result
-    for key, items in data.items():
-        line = data.line_of(key) if isinstance(data, LineDict) else 0
-        kind = KIND_BY_PLURAL.get(str(key))
-        if kind is None or not isinstance(items, list | type(None)):
-            result.errors.append(LoadError(Origin(label, line), str(key),
-                                           "unknown list or not a list (use speakers, sources, "
-                                           "statements or events)"))
-            continue
-        for item in items or []:
-            item_line = item.line if isinstance(item, LineDict) else line
-            if not isinstance(item, dict):
-                result.errors.append(LoadError(Origin(label, item_line), str(key),
-                                               "each item must be a mapping"))
-                continue
-            result.records.append(RawRecord(kind, dict(item), Origin(label, item_line)))
-    return result
+    items, errors = yaml_items(text, label)
+    records = [RawRecord(item.kind, dict(item.data), item.origin) for item in items]
+    return ReadResult(records=records, errors=errors)
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:
