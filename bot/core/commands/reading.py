@@ -35,6 +35,17 @@ def _args(ctx: Context, request: Request, command: Command) -> str:
     raise UsageError(f"Usage: {command.usage}")
 
 
+def _search_args(ctx: Context, request: Request, name: str) -> tuple[str, ParsedQuery]:
+    """The typed (or replied-to) arguments and their parse; usage when there is nothing to find."""
+    command = ctx.registry.get(name)
+    assert command is not None
+    args = _args(ctx, request, command)
+    query = parse_query(args)
+    if query.empty:
+        raise UsageError(f"Usage: {command.usage}")
+    return args, query
+
+
 def _paging(command: str, args: str, query: ParsedQuery, total: int, size: int) -> Paging | None:
     pages = max(1, math.ceil(total / size))
     if pages <= 1:
@@ -85,12 +96,7 @@ async def _nearest(ctx: Context, text: str) -> str:
 
 
 async def quote(ctx: Context, request: Request) -> Reply:
-    command = ctx.registry.get("quote")
-    assert command is not None
-    args = _args(ctx, request, command)
-    query = parse_query(args)
-    if query.empty:
-        raise UsageError(f"Usage: {command.usage}")
+    args, query = _search_args(ctx, request, "quote")
     size = ctx.page_size
     result = await ctx.searcher.statements(query, limit=size, offset=(query.page - 1) * size)
     total = result.page.total
@@ -132,12 +138,7 @@ async def _nothing_found(
 
 
 async def event(ctx: Context, request: Request) -> Reply:
-    command = ctx.registry.get("event")
-    assert command is not None
-    args = _args(ctx, request, command)
-    query = parse_query(args)
-    if query.empty:
-        raise UsageError(f"Usage: {command.usage}")
+    args, query = _search_args(ctx, request, "event")
     size = ctx.page_size
     page = await ctx.searcher.events(query, limit=size, offset=(query.page - 1) * size)
     if page.total == 0:
@@ -169,12 +170,7 @@ def _moment(stored: Stored, speakers: dict[str, Stored]) -> _Moment:
 
 
 async def timeline(ctx: Context, request: Request) -> Reply:
-    command = ctx.registry.get("timeline")
-    assert command is not None
-    args = _args(ctx, request, command)
-    query = parse_query(args)
-    if query.empty:
-        raise UsageError(f"Usage: {command.usage}")
+    args, query = _search_args(ctx, request, "timeline")
     result = await ctx.searcher.statements(query, limit=TIMELINE_FETCH, offset=0,
                                            chronological=True)
     ids = list(result.page.ids)
