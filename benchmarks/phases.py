@@ -16,7 +16,7 @@ import sqlite3
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,23 @@ def peak_rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _record(out: dict[str, Any], quote_samples: list[float], name: str,
+            run: Callable[[], Sized], repeat: int) -> None:
+    """Times one search ``repeat`` times after 3 warm-up runs, into ``out["queries"][name]``."""
+    for _ in range(3):
+        run()
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        found = run()
+        samples.append((time.perf_counter() - t0) * 1000)
+    stats: dict[str, Any] = percentiles(samples)
+    stats["rows"] = len(found)
+    out["queries"][name] = stats
+    if name.startswith("quote_"):
+        quote_samples += samples
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
@@ -251,18 +268,8 @@ def run_floor(manifest: dict[str, Any], db: Path, repeat: int) -> dict[str, Any]
         built = floor_sql(spec, speaker_token=token)
         assert built is not None
         sql, params = built
-        for _ in range(3):
-            conn.execute(sql, params).fetchall()
-        samples = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            rows = conn.execute(sql, params).fetchall()
-            samples.append((time.perf_counter() - t0) * 1000)
-        stats = percentiles(samples)
-        stats["rows"] = len(rows)
-        out["queries"][name] = stats
-        if name.startswith("quote_"):
-            quote_samples += samples
+        _record(out, quote_samples, name,
+                lambda sql=sql, params=params: conn.execute(sql, params).fetchall(), repeat)
     out["quote_all"] = percentiles(quote_samples)
     conn.close()
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
@@ -354,18 +361,7 @@ def run_tantivy(manifest: dict[str, Any], db: Path, work: Path, repeat: int) -> 
                            "queries": {}}
     quote_samples: list[float] = []
     for name, spec in manifest["floor"].items():
-        for _ in range(3):
-            search(spec)
-        samples = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            found = search(spec)
-            samples.append((time.perf_counter() - t0) * 1000)
-        stats = percentiles(samples)
-        stats["rows"] = len(found)
-        out["queries"][name] = stats
-        if name.startswith("quote_"):
-            quote_samples += samples
+        _record(out, quote_samples, name, lambda spec=spec: search(spec), repeat)
     out["quote_all"] = percentiles(quote_samples)
     conn.close()
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
