@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--skip-invalid", action="store_true",
                      help="import the valid entries even when some are rejected")
     imp.add_argument("--dry-run", action="store_true", help="report only; write nothing")
+    index = sub.add_parser("index", help="build the search index now, or bring it up to date")
+    index.add_argument("--rebuild", action="store_true",
+                       help="read every statement again instead of replaying revisions")
     exp = sub.add_parser("export", help="write the store as knowledge YAML files")
     exp.add_argument("directory", nargs="?", type=Path, default=Path("knowledge-export"))
     return parser
@@ -94,4 +97,6 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return await commands.import_files(settings, args)
         case "export":
             return await commands.export(settings, args.directory)
+        case "index":
+            return await commands.build_index(settings, rebuild=args.rebuild)
     return 2

@@ -39,7 +39,7 @@ async def check(path: Path | None) -> int:
 
 
 async def ask(settings: Settings, text: str) -> int:
-    async with open_bot(settings) as bot:
+    async with open_bot(settings, keep_index=False) as bot:
         output, is_error = await console_ask(bot.core, text)
     (sys.stderr if is_error else sys.stdout).write(output)
     return 1 if is_error else 0
@@ -113,7 +113,7 @@ async def import_files(settings: Settings, args: argparse.Namespace) -> int:
         skip_invalid=args.skip_invalid,
         dry_run=args.dry_run,
     )
-    async with open_bot(settings) as bot:
+    async with open_bot(settings, search_index=False) as bot:
         report = await import_paths(bot.store, args.files, options, actor="cli:import",
                                     progress=sys.stderr.isatty())
     print_report(report)
@@ -123,8 +123,40 @@ async def import_files(settings: Settings, args: argparse.Namespace) -> int:
 async def export(settings: Settings, directory: Path) -> int:
     from bot.transfer.exporter import export_store
 
-    async with open_bot(settings) as bot:
+    async with open_bot(settings, search_index=False) as bot:
         written = await export_store(bot.store, directory)
     print(f"Wrote {sum(written.values())} entries to {directory}: "
           + ", ".join(f"{n} {name}" for name, n in written.items()))
+    return 0
+
+
+async def build_index(settings: Settings, *, rebuild: bool) -> int:
+    """Brings the derived search index up to date now, in the foreground.
+
+    For an operator who wants the index ready before the bot starts, or after
+    a large import, instead of its being built in the background.
+    """
+    from bot.app.wiring import open_search_index
+
+    async with open_bot(settings, search_index=False) as bot:
+        index = await open_search_index(settings, bot.store, keep=False, force=True)
+        if index is None:
+            _err("verbatim: the search index needs the tantivy package: pip install tantivy")
+            return 1
+        try:
+            if rebuild:
+                await index.forget()
+            result = await index.catch_up()
+            count = await index.count()
+        finally:
+            await index.close()
+    where = settings.index_path or "(in memory)"
+    if not result.rebuilt and not result.applied:
+        print(f"Search index {where}: already current, {count} statements")
+    else:
+        verb = "rebuilt" if result.rebuilt else "brought up to date"
+        print(f"Search index {where}: {verb} in {result.seconds:.1f} s, {count} statements,"
+              f" revision {result.rev}")
+    if settings.search_index == "off":
+        print("Note: VERBATIM_SEARCH_INDEX=off, so the bot will not use it.")
     return 0

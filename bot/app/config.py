@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from platformdirs import user_data_dir
@@ -39,6 +40,11 @@ class Settings(BaseSettings):
     page_size: int = Field(3, ge=1, le=10)
     owners: str = "console:local"
     sqlite_inline_budget_ms: float = Field(2.0, ge=0, le=50)
+    # The derived full-text index (tantivy) beside the store: "auto" uses it from
+    # search_index_min_statements up, where SQLite FTS5 gets slow (docs/performance.md).
+    search_index: Literal["auto", "on", "off"] = "auto"
+    search_index_dir: Path | None = None
+    search_index_min_statements: int = Field(200_000, ge=0)
     log_level: str = "WARNING"
 
     # Telegram: the adapter starts when a token is set. Read as TELEGRAM_* (or VERBATIM_TELEGRAM_*).
@@ -97,3 +103,12 @@ class Settings(BaseSettings):
         if not path:
             raise ValueError("VERBATIM_DATABASE_URL names no file: write sqlite:///path/to/file")
         return path
+
+    @property
+    def index_path(self) -> Path | None:
+        """Where the derived search index lives: beside the database file unless set;
+        None (in memory) for an in-memory database."""
+        if self.search_index_dir is not None:
+            return self.search_index_dir
+        path = self.sqlite_path
+        return None if path == ":memory:" else Path(path + ".index")

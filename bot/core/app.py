@@ -21,7 +21,7 @@ from bot.core.registry import Registry, Role
 from bot.core.reply import Reply
 from bot.core.request import MAX_INPUT_CHARS, Request
 from bot.core.roles import Roles
-from bot.search.engine import Searcher
+from bot.search.engine import RankedIndex, Searcher
 from bot.search.query import QueryError
 from bot.store.base import Store, StoreError
 
@@ -53,13 +53,15 @@ class Core:
         page_size: int = 3,
         limiter: RateLimiter | None = None,
         owners: frozenset[str] = frozenset({"console:local"}),
+        ranked: RankedIndex | None = None,
     ) -> None:
+        """``ranked``: a derived full-text index to ask first (see bot.search.derived)."""
         self.limiter = limiter
         self.registry = build_registry()
         self.roles = Roles(owners, store.curation())
         self.context = Context(
             store=store,
-            searcher=Searcher(store),
+            searcher=Searcher(store, ranked),
             cards=CardBuilder(store),
             registry=self.registry,
             page_size=page_size,

@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from bot.search.names import NameMatch, SpeakerIndex
 from bot.search.query import ParsedQuery
 from bot.store.base import EventQuery, Page, StatementQuery, Store
+
+
+class RankedIndex(Protocol):
+    """A search index derived from the store (``bot.search.derived.DerivedIndex``).
+
+    It answers only when it is exactly as current as the store; None means
+    "ask the store", so results never depend on whether it is there.
+    """
+
+    async def search(self, query: StatementQuery) -> Page | None: ...
 
 
 @dataclass(frozen=True)
@@ -28,8 +39,9 @@ class StatementResult:
 class Searcher:
     """Owns the speaker-name index, rebuilt only when the store's generation moves."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, ranked: RankedIndex | None = None) -> None:
         self.store = store
+        self.ranked = ranked
         self._index: SpeakerIndex | None = None
         self._generation = -1
         self._lock = asyncio.Lock()
@@ -71,12 +83,19 @@ class Searcher:
             offset=offset,
             chronological=chronological,
         )
-        page = await self.store.search_statements(base)
+        page = await self._search(base)
         loosened = False
         if page.total == 0 and len(words) + len(query.phrases) > 1:
-            page = await self.store.search_statements(replace(base, match_any=True))
+            page = await self._search(replace(base, match_any=True))
             loosened = page.total > 0
         return StatementResult(page, speakers, tuple(words), loosened)
+
+    async def _search(self, query: StatementQuery) -> Page:
+        if self.ranked is not None:
+            page = await self.ranked.search(query)
+            if page is not None:
+                return page
+        return await self.store.search_statements(query)
 
     async def events(
         self, query: ParsedQuery, *, limit: int, offset: int, chronological: bool = False

@@ -143,6 +143,37 @@ class Page:
 
 
 @dataclass(frozen=True)
+class RevisionHead:
+    """Where the store's history stands, for an index derived from it.
+
+    ``store_key`` is drawn once when the store is created, so that an index
+    built from one database is never taken as current for another (a file
+    restored from a backup, or a different file at the same path).
+    """
+
+    store_key: int
+    rev: int
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """A visible statement's searchable fields: what a derived full-text index holds.
+
+    Dates are ISO days: the first and last day the statement's date may mean.
+    """
+
+    id: str
+    speaker_id: str
+    date_start: str
+    date_end: str
+    language: str | None
+    body_text: str
+    translation: str
+    topics: str
+    context: str
+
+
+@dataclass(frozen=True)
 class LinkRow:
     source: str
     type: str
@@ -217,3 +248,23 @@ class Store(Protocol):
     async def generation(self) -> int: ...
     async def revision(self, rev: int) -> Revision | None: ...
     def curation(self) -> Curation: ...
+
+    # The feed of a derived search index (bot.search.derived): rebuildable
+    # from the store at any time, kept current from the revisions.
+    async def revision_head(self) -> RevisionHead: ...
+    async def statement_total(self) -> int:
+        """How many visible statements there are (cheap: kept, not counted)."""
+        ...
+    async def statements_changed(self, after_rev: int, limit: int) -> tuple[list[str], int]:
+        """Ids of statements changed in the revisions after ``after_rev`` (at most
+        ``limit`` revisions read), and the last revision read."""
+        ...
+    async def search_documents(self, ids: Sequence[str]) -> list[SearchDocument]:
+        """The visible ones among ``ids``; retracted or unknown ids are left out."""
+        ...
+    async def search_documents_after(
+        self, cursor: int, limit: int
+    ) -> tuple[list[SearchDocument], int]:
+        """Every visible statement, a page at a time: start at cursor 0, stop at an
+        empty page. The cursor is opaque to the caller."""
+        ...

@@ -53,6 +53,8 @@ from bot.store.base import (
     Restore,
     Retract,
     Revision,
+    RevisionHead,
+    SearchDocument,
     SpeakerStats,
     StatementQuery,
     Stored,
@@ -886,6 +888,68 @@ class SqliteStore:
                     [LinkRow(r["source"], r["type"], r["target"]) for r in inc])
 
         return await self._on_reader(run)
+
+    # -- the feed of a derived search index ------------------------------------
+
+    async def revision_head(self) -> RevisionHead:
+        def run(conn: sqlite3.Connection) -> RevisionHead:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'store_key'").fetchone()
+            return RevisionHead(int(row[0]) if row else 0, _last_rev(conn))
+
+        return await self._on_reader(run)
+
+    async def statement_total(self) -> int:
+        rows = await self._fetchall("SELECT coalesce(sum(n), 0) FROM statement_counts")
+        return int(rows[0][0])
+
+    async def statements_changed(self, after_rev: int, limit: int) -> tuple[list[str], int]:
+        def run(conn: sqlite3.Connection) -> tuple[list[str], int]:
+            rows = conn.execute(
+                "SELECT rev, entry_id, kind FROM revisions WHERE rev > ? ORDER BY rev LIMIT ?",
+                (after_rev, max(1, limit)),
+            ).fetchall()
+            ids = dict.fromkeys(r["entry_id"] for r in rows if r["kind"] == "statement")
+            return list(ids), (rows[-1]["rev"] if rows else after_rev)
+
+        return await self._on_reader(run)
+
+    async def search_documents(self, ids: Sequence[str]) -> list[SearchDocument]:
+        def run(conn: sqlite3.Connection) -> list[SearchDocument]:
+            found: list[SearchDocument] = []
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM statement_index"
+                                    f" WHERE id IN ({marks})", list(chunk)).fetchall()
+                found += (_document(row) for row in rows)
+            return found
+
+        return await self._on_reader(run)
+
+    async def search_documents_after(
+        self, cursor: int, limit: int
+    ) -> tuple[list[SearchDocument], int]:
+        """Pages in rowid order (the table's own order: no sort, no index walk)."""
+
+        def run(conn: sqlite3.Connection) -> tuple[list[SearchDocument], int]:
+            rows = conn.execute(
+                f"SELECT rowid, {_DOCUMENT_COLUMNS} FROM statement_index WHERE rowid > ?"
+                " ORDER BY rowid LIMIT ?", (cursor, max(1, limit)),
+            ).fetchall()
+            return [_document(row) for row in rows], (rows[-1]["rowid"] if rows else cursor)
+
+        return await self._on_reader(run)
+
+
+_DOCUMENT_COLUMNS = ("id, speaker_id, date_start, date_end, language, body_text, translation,"
+                     " topics, context")
+
+
+def _document(row: sqlite3.Row) -> SearchDocument:
+    return SearchDocument(
+        id=row["id"], speaker_id=row["speaker_id"], date_start=row["date_start"],
+        date_end=row["date_end"], language=row["language"], body_text=row["body_text"],
+        translation=row["translation"], topics=row["topics"], context=row["context"],
+    )
 
 
 _STATEMENT_INDEX_INSERT = (
