@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-tantivy", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-startup", action="store_true")
+    parser.add_argument("--search-index", choices=("auto", "on", "off"), default="auto",
+                        help="the bot's VERBATIM_SEARCH_INDEX while serving (auto: the "
+                             "derived index from 200,000 statements)")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the archive and database of the last run at this scale")
     args = parser.parse_args(argv)
@@ -30,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         scale=parse_scale(args.scale), label=args.scale, out=args.out, seed=args.seed,
         repeat=args.repeat, seconds=args.seconds, concurrency=args.concurrency,
         tantivy=not args.no_tantivy, profile=not args.no_profile, startup=not args.no_startup,
-        reuse=args.reuse,
+        reuse=args.reuse, search_index=args.search_index,
     )
     report = run(options, log=lambda text: print(text, file=sys.stderr, flush=True))
     text = markdown(report)

@@ -137,8 +137,55 @@ def pick_renderer() -> tuple[str, Callable[[Any], Any]]:
     return "bot.render.text.render", render
 
 
+def _settings(db: Path, search_index: str) -> Any:
+    """The bot's own settings for this file, ignoring any .env where the benchmark runs."""
+    from bot.app.config import Settings
+
+    return Settings(_env_file=None, database_url=f"sqlite:///{db}",  # type: ignore[call-arg]
+                    search_index=search_index)
+
+
+async def _ranked(store: Any, db: Path, search_index: str) -> Any:
+    """The derived search index as the bot would use it (built by the "index" phase)."""
+    from bot.app.wiring import open_search_index
+
+    index = await open_search_index(_settings(db, search_index), store, keep=False)
+    if index is not None and not await index.is_current():
+        await index.close()
+        raise SystemExit("the search index is not current: run the index phase first")
+    return index
+
+
+async def run_index(db: Path, search_index: str) -> dict[str, Any]:
+    """``verbatim index`` in its own process: the build's time, size and memory."""
+    from bot.app.wiring import open_search_index
+    from bot.store.sqlite import SqliteStore
+
+    settings = _settings(db, search_index)
+    async with SqliteStore(db) as store:
+        index = await open_search_index(settings, store, keep=False)
+        if index is None:
+            return {"used": False, "reason": f"search_index={search_index}, "
+                    f"{await store.statement_total()} statements (auto: from "
+                    f"{settings.search_index_min_statements})"}
+        try:
+            t0 = time.perf_counter()
+            done = await index.catch_up()
+            seconds = time.perf_counter() - t0
+            count = await index.count()
+        finally:
+            await index.close()
+    folder = settings.index_path
+    return {"used": True, "rebuilt": done.rebuilt, "documents": count,
+            "seconds": round(seconds, 2),
+            "index_mb": round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+                              / 1024 / 1024, 2),
+            "peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
 async def run_serve(
-    manifest: dict[str, Any], db: Path, repeat: int, seconds: float, concurrency: int
+    manifest: dict[str, Any], db: Path, repeat: int, seconds: float, concurrency: int,
+    search_index: str = "auto",
 ) -> dict[str, Any]:
     """Latency of each fixed query through Core.handle + render, then 100 concurrent /quote."""
     from bot.core.app import Core
@@ -151,7 +198,9 @@ async def run_serve(
     result: dict[str, Any] = {"renderer": renderer_name, "queries": {}}
     opened = time.perf_counter()
     async with SqliteStore(db) as store:
-        core = Core(store)
+        ranked = await _ranked(store, db, search_index)
+        result["search_index"] = "tantivy (derived)" if ranked is not None else "SQLite FTS5"
+        core = Core(store, ranked=ranked)
 
         async def answer(text: str) -> str:
             request = parse_command(text, actor)
@@ -203,6 +252,8 @@ async def run_serve(
             "concurrency": concurrency, "seconds": round(elapsed, 2), "requests": done,
             "errors": errors, "per_s": round(done / elapsed, 1),
         }
+        if ranked is not None:
+            await ranked.close()
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return result
 
@@ -368,7 +419,8 @@ def run_tantivy(manifest: dict[str, Any], db: Path, work: Path, repeat: int) -> 
     return out
 
 
-def run_profile(manifest: dict[str, Any], db: Path, repeat: int, out: Path) -> dict[str, Any]:
+def run_profile(manifest: dict[str, Any], db: Path, repeat: int, out: Path,
+                search_index: str = "auto") -> dict[str, Any]:
     """cProfile of the query set through the core: where a /quote spends its time."""
     import cProfile
     import io
@@ -383,7 +435,8 @@ def run_profile(manifest: dict[str, Any], db: Path, repeat: int, out: Path) -> d
 
         _, render = pick_renderer()
         async with SqliteStore(db) as store:
-            core = Core(store)
+            ranked = await _ranked(store, db, search_index)
+            core = Core(store, ranked=ranked)
             actor = Actor("bench", "1")
             texts = [t for n, t in manifest["queries"].items() if n.startswith("quote_")]
             for text in texts:  # warm-up outside the profile
@@ -397,6 +450,8 @@ def run_profile(manifest: dict[str, Any], db: Path, repeat: int, out: Path) -> d
                     assert request is not None
                     render(await core.handle(request))
             profiler.disable()
+            if ranked is not None:
+                await ranked.close()
 
     asyncio.run(body())
     buffer = io.StringIO()
@@ -414,15 +469,18 @@ def main(argv: list[str]) -> None:
     db = Path(args["db"])
     if phase == "import":
         result = asyncio.run(run_import(manifest, db))
+    elif phase == "index":
+        result = asyncio.run(run_index(db, args["search_index"]))
     elif phase == "serve":
         result = asyncio.run(run_serve(manifest, db, args["repeat"], args["seconds"],
-                                       args["concurrency"]))
+                                       args["concurrency"], args["search_index"]))
     elif phase == "floor":
         result = run_floor(manifest, db, args["repeat"])
     elif phase == "tantivy":
         result = run_tantivy(manifest, db, Path(args["work"]), args["repeat"])
     elif phase == "profile":
-        result = run_profile(manifest, db, args["repeat"], Path(args["out"]))
+        result = run_profile(manifest, db, args["repeat"], Path(args["out"]),
+                             args["search_index"])
     else:
         raise SystemExit(f"unknown phase {phase!r}")
     sys.stdout.write(json.dumps(result) + "\n")

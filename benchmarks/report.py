@@ -21,7 +21,8 @@ TARGETS: tuple[tuple[str, str, str, float], ...] = (
 )
 
 #: Every section a complete report has (the smoke test checks them).
-SECTIONS = ("machine", "generate", "import", "core", "fts5", "tantivy", "startup", "ratios")
+SECTIONS = ("machine", "generate", "import", "index", "core", "fts5", "tantivy", "startup",
+            "ratios")
 
 
 def get(report: dict[str, Any], path: str) -> Any:
@@ -52,7 +53,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"### {report['scale']} statements",
         "",
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gb']} GB RAM, Python {m['python']}, "
-        f"SQLite {m['sqlite']}. Renderer: `{report['core']['renderer']}`.",
+        f"SQLite {m['sqlite']}. Renderer: `{report['core']['renderer']}`. Searches served by:"
+        f" {report['core'].get('search_index', 'SQLite FTS5')}.",
         "",
         "| target | measured | target | verdict |",
         "| --- | ---: | ---: | --- |",
@@ -93,6 +95,13 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", f"Concurrency: {c['concurrency']} concurrent /quote for {c['seconds']} s: "
                   f"{c['requests']} answers, {c['per_s']} per s, {c['errors']} errors. "
                   f"Serving peak RSS {report['core']['peak_rss_mb']} MB."]
+    ix = report.get("index") or {}
+    if ix.get("used"):
+        lines.append(f"Derived search index (`verbatim index`): {ix['documents']} statements in "
+                     f"{ix['seconds']} s, {ix['index_mb']} MB, build peak RSS "
+                     f"{ix['peak_rss_mb']} MB.")
+    elif ix:
+        lines.append(f"Derived search index: not used ({ix.get('reason')}).")
     if tan.get("available"):
         lines.append(f"Tantivy {tan['version']}: index of {tan['documents']} statements built "
                      f"in {tan['build_s']} s, {tan['index_mb']} MB.")
@@ -126,6 +135,10 @@ def summary(reports: list[dict[str, Any]]) -> str:
         ("tantivy p99 ms", "tantivy.quote_all.p99"),
         ("tantivy index build s", "tantivy.build_s"),
         ("tantivy index MB", "tantivy.index_mb"),
+        ("searches served by", "core.search_index"),
+        ("derived index build s", "index.seconds"),
+        ("derived index MB", "index.index_mb"),
+        ("derived index build peak RSS, MB", "index.peak_rss_mb"),
         ("/timeline p50 ms", "core.queries.timeline_speaker.p50"),
         ("/show p50 ms", "core.queries.show.p50"),
         ("/quote per s, 100 concurrent", "core.concurrent.per_s"),

@@ -42,6 +42,8 @@ class Options:
     profile: bool = True
     startup: bool = True
     startup_runs: int = 3
+    search_index: str = "auto"
+    """The bot's VERBATIM_SEARCH_INDEX for the serving phases: auto, on or off."""
     reuse: bool = False
     """Keep the archive and database of an earlier run at this scale (and its
     generate and import figures); measure only the queries again."""
@@ -170,9 +172,11 @@ def run(options: Options, log: Any = print) -> dict[str, Any]:
         report["import"] = _phase("import", **common)
         (work / "import.json").write_text(json.dumps(report["import"]), encoding="utf-8")
         log(f"[{options.label}]   {report['import']['statements_per_s']} statements/s")
+    log(f"[{options.label}] search index ({options.search_index}) ...")
+    report["index"] = _phase("index", **common, search_index=options.search_index)
     log(f"[{options.label}] core latency and {options.concurrency} concurrent /quote ...")
     report["core"] = _phase("serve", **common, repeat=options.repeat, seconds=options.seconds,
-                            concurrency=options.concurrency)
+                            concurrency=options.concurrency, search_index=options.search_index)
     log(f"[{options.label}] bare FTS5 floor ...")
     report["fts5"] = _phase("floor", **common, repeat=options.repeat)
     if options.tantivy:
@@ -184,7 +188,8 @@ def run(options: Options, log: Any = print) -> dict[str, Any]:
     if options.profile:
         log(f"[{options.label}] profiling ...")
         report["profile"] = _phase("profile", **common, repeat=max(5, options.repeat // 10),
-                                   out=str(work / "profile.txt"))
+                                   out=str(work / "profile.txt"),
+                                   search_index=options.search_index)
     if options.startup:
         log(f"[{options.label}] start-up of verbatim ask ...")
         report["startup"] = startup(work, options.startup_runs)

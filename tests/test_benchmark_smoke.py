@@ -36,7 +36,7 @@ def test_scale_names() -> None:
 def test_the_harness_reports_every_section_with_numbers(tmp_path: Path) -> None:
     options = Options(scale=2_000, label="2k", out=tmp_path, repeat=5, seconds=0.5,
                       concurrency=100, tantivy=HAS_TANTIVY, profile=True, startup=True,
-                      startup_runs=1)
+                      startup_runs=1, search_index="on")
     report = run(options, log=lambda _text: None)
 
     for section in SECTIONS:
@@ -55,6 +55,9 @@ def test_the_harness_reports_every_section_with_numbers(tmp_path: Path) -> None:
         assert _numeric(stats["p50"]) and _numeric(stats["p99"])
     assert _numeric(core["concurrent"]["per_s"]) and core["concurrent"]["requests"] > 0
     assert core["concurrent"]["errors"] == 0
+    # Served through the bot's derived index, built first as `verbatim index` builds it.
+    assert report["index"]["used"] is True and report["index"]["documents"] == 2_000
+    assert core["search_index"].startswith("tantivy")
     assert _numeric(core["peak_rss_mb"])
     for key in ("fresh_first_answer_ms", "warm_first_answer_ms"):
         assert _numeric(report["startup"][key]), key
