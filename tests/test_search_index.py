@@ -268,3 +268,19 @@ async def test_user_text_is_never_query_syntax(loaded: SqliteStore) -> None:
             page = await index.search(StatementQuery(words=tuple(text.split())))
             assert page is not None
             assert page == await loaded.search_statements(StatementQuery(words=tuple(text.split())))
+
+
+async def test_a_failing_index_costs_no_answer(loaded: SqliteStore,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """tantivy raising (a damaged file under a running bot) falls back to the store."""
+    async with DerivedIndex(loaded, None) as index:
+        await index.catch_up()
+        core, plain = Core(loaded, ranked=index), Core(loaded)
+
+        def broken(_query: StatementQuery) -> None:
+            raise ValueError("Failed to open file for read: 'meta.json'")
+
+        monkeypatch.setattr(index.index, "search", broken)
+        assert await index.search(StatementQuery(words=("aleppo",))) is None
+        assert render(await ask(core, "quote", "aleppo")) == render(await ask(plain, "quote",
+                                                                             "aleppo"))

@@ -113,7 +113,12 @@ class DerivedIndex:
             return None
         if not await self.is_current():
             return None
-        return await self._run(self._index.search, query)
+        try:
+            return await self._run(self._index.search, query)
+        except (OSError, ValueError):
+            # A damaged or vanished index must not cost the reader an answer.
+            log.exception("search index failed a search; SQLite FTS5 answers it")
+            return None
 
     async def is_current(self) -> bool:
         """True when the index holds the store's latest revision; else starts a catch-up."""
