@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-startup", action="store_true")
     parser.add_argument("--search-index", choices=("auto", "on", "off"), default="auto",
                         help="the bot's VERBATIM_SEARCH_INDEX while serving (auto: the "
-                             "derived index from 200,000 statements)")
+                             "derived index from 100,000 statements)")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the archive and database of the last run at this scale")
     args = parser.parse_args(argv)

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     # search_index_min_statements up, where SQLite FTS5 gets slow (docs/performance.md).
     search_index: Literal["auto", "on", "off"] = "auto"
     search_index_dir: Path | None = None
-    search_index_min_statements: int = Field(200_000, ge=0)
+    search_index_min_statements: int = Field(100_000, ge=0)
     log_level: str = "WARNING"
 
     # Telegram: the adapter starts when a token is set. Read as TELEGRAM_* (or VERBATIM_TELEGRAM_*).
