@@ -28,6 +28,7 @@ _TOKEN = re.compile(r"<[^>]*>|[^<]+")
 _TOKEN_TAGS = re.compile(r"<[^>]*>")
 _ATOM = re.compile(r"\s*\S+|\s+")
 _CHAR = re.compile(r"&#?\w+;|.", re.S)
+_URL_UNSAFE = re.compile(r"[\s\x00-\x1f]")  # whitespace (any script) or a control character
 
 
 def utf16_len(text: str) -> int:
@@ -42,7 +43,7 @@ def esc(text: str) -> str:
 
 def safe_url(url: str | None) -> str | None:
     """The URL when it is an absolute http(s) URL with a host and no spaces; else None."""
-    if not url or any(c.isspace() or ord(c) < 32 for c in url):
+    if not url or _URL_UNSAFE.search(url):
         return None
     try:
         parts = urlsplit(url)
