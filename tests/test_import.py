@@ -689,3 +689,50 @@ def test_liar_through_the_command_line(tmp_path, monkeypatch, capsys):
     added = int(report.split(" added", 1)[0])
     assert added > 1000, report
     assert code == (1 if "rejected:" in report else 0)
+
+
+# --------------------------------------------------------------------------- bulk path
+
+
+async def test_the_streamed_import_leaves_the_rows_and_revisions_apply_would(store, tmp_path):
+    """An import writes documents through ``put_documents``, building the derived rows
+    from the JSON alone; the same entries through ``apply`` must leave the same rows."""
+    rows = jsonl(
+        {"type": "speaker", "id": "ann-bee", "name": "Ann Bee", "aliases": ["А. Би", "A. Bee"]},
+        {"type": "source", "id": "src-1", "title": "Record", "url": "https://example.org/1",
+         "publisher": "UN"},
+        {"type": "event", "id": "ev-1", "title": "Talks", "happened_on": "2016-12",
+         "ended_on": "2017", "place": "Geneva", "summary": "Long.", "topics": ["peace"],
+         "sources": ["src-1"]},
+        {"type": "event", "id": "ev-2", "title": "Vote", "happened_on": "2016-02-29",
+         "sources": ["src-1"]},
+        {"id": "s-1", "speaker": "ann-bee", "said_on": "2016", "text": "Мы не уйдём.",
+         "language": "RU", "translation": {"text": "We will not leave.", "language": "en"},
+         "place": "Geneva", "occasion": "press conference", "topics": ["peace", "war"],
+         "sources": ["src-1"], "links": [{"type": "about", "to": "ev-1"}]},
+        {"id": "s-2", "speaker": "ann-bee", "said_on": "2016-02", "text": "Plain words.",
+         "sources": ["src-1"], "links": [{"type": "clarifies", "to": "s-1"}]},
+    )
+    report, _ = await run(store, tmp_path, "all.jsonl", rows)
+    assert report.written and not report.rejected
+    other = SqliteStore(tmp_path / "apply.sqlite3")
+    await other.open()
+    try:
+        entries = [(await store.get(i, include_retracted=True)).entry
+                   for i in ("ann-bee", "src-1", "ev-1", "ev-2", "s-1", "s-2")]
+        await other.apply([Put(e) for e in entries], "test:import")
+        for table in ("entries", "statement_index", "statement_counts", "event_index",
+                      "speaker_names", "links"):
+            sql = f"SELECT * FROM {table} ORDER BY 1, 2"
+            if table == "entries":
+                sql = "SELECT id, kind, body, body_hash, version FROM entries ORDER BY id"
+            mine = [tuple(r) for r in await store._fetchall(sql)]
+            assert mine and mine == [tuple(r) for r in await other._fetchall(sql)], table
+        revisions = "SELECT entry_id, kind, action, before, after, reason FROM revisions"
+        mine = [tuple(r) for r in await store._fetchall(f"{revisions} ORDER BY rev")]
+        theirs = [tuple(r) for r in await other._fetchall(f"{revisions} ORDER BY rev")]
+        assert mine == theirs
+        match = "SELECT rowid FROM statement_fts WHERE statement_fts MATCH 'leave'"
+        assert len(await store._fetchall(match)) == 1
+    finally:
+        await other.close()

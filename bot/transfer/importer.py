@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,20 +20,21 @@ from typing import Any
 
 from bot.knowledge.loader import (
     LoadError,
-    Located,
     Origin,
-    check_references,
     knowledge_files,
     validate_record,
 )
+from bot.model.dates import DateError, PartialDate
 from bot.model.entries import Entry, Event, Kind, Source, Speaker, Statement
-from bot.search.names import SpeakerIndex
-from bot.store.base import Put, Store, Stored, doc_hash
+from bot.search.names import SpeakerIndex, fold
+from bot.store.base import Store, Stored, doc_hash
 from bot.transfer.records import (
     ColumnMapping,
+    JsonLine,
     RawRecord,
     ReadResult,
     read_jsonl,
+    read_jsonl_file,
     read_table,
     read_yaml,
 )
@@ -115,24 +117,42 @@ def read_bytes(data: bytes, label: str, fmt: str, mapping: ColumnMapping) -> Rea
 
 
 async def _resolver(store: Store) -> Resolver:
-    state = await store.sync_state()
-    kinds = {entry_id: s.kind for entry_id, s in state.items()}
+    """A resolver that knows the store's ids and sources, read without building a model."""
+    kinds, sources = await store.import_state()  # type: ignore[attr-defined]
     by_url: dict[str, str] = {}
     by_title: dict[tuple[str, str], str] = {}
-    from bot.search.names import fold
-
-    async for stored in store.entries(Kind.SOURCE):
-        source = stored.entry
-        assert isinstance(source, Source)
-        if source.url:
-            by_url.setdefault(source.url, source.id)
-        by_title.setdefault((fold(source.title), fold(source.publisher or "")), source.id)
+    for source_id, url, title, publisher in sources:  # in id order, as before
+        if url:
+            by_url.setdefault(url, source_id)
+        by_title.setdefault((fold(title), fold(publisher)), source_id)
     index = await asyncio.to_thread(SpeakerIndex, await store.speaker_names())
-    return Resolver(kinds=kinds, speakers=index, sources_by_url=by_url, sources_by_title=by_title)
+    return Resolver(store_kinds=kinds, speakers=index, sources_by_url=by_url,
+                    sources_by_title=by_title)
 
 
-def _resolve_record(resolver: Resolver, record: RawRecord) -> dict[str, Any]:
-    data = dict(record.data)
+_DATES: dict[str, PartialDate] = {}
+
+
+def _date(value: Any) -> Any:
+    """A date as the model would parse it, remembered (archives repeat a few thousand
+    dates); a value that is not a date is returned as it is, for the model to refuse
+    with its own message."""
+    if not isinstance(value, str):
+        return value
+    date = _DATES.get(value)
+    if date is None:
+        try:
+            date = PartialDate.parse(value)
+        except DateError:
+            return value
+        if len(_DATES) > 100_000:
+            _DATES.clear()
+        _DATES[value] = date
+    return date
+
+
+def _resolve_record(resolver: Resolver, record: RawRecord | JsonLine) -> dict[str, Any]:
+    data = record.data if isinstance(record, JsonLine) else dict(record.data)
     if record.kind in (Kind.STATEMENT, Kind.EVENT) and data.get("sources") is not None:
         sources = data["sources"]
         data["sources"] = resolver.sources([sources] if isinstance(sources, str | dict)
@@ -144,6 +164,8 @@ def _resolve_record(resolver: Resolver, record: RawRecord) -> dict[str, Any]:
         if (not data.get("id") and isinstance(data.get("speaker"), str)
                 and isinstance(data.get("text"), str) and data.get("said_on")):
             data["id"] = statement_id(data["speaker"], str(data["said_on"]), data["text"])
+        if "said_on" in data:
+            data["said_on"] = _date(data["said_on"])
     return data
 
 
@@ -152,8 +174,36 @@ def _resolve_record(resolver: Resolver, record: RawRecord) -> dict[str, Any]:
 _ORDER = {Kind.SPEAKER: 0, Kind.SOURCE: 1, Kind.EVENT: 2, Kind.STATEMENT: 3}
 
 
-def _derives_id(record: RawRecord) -> bool:
-    return record.kind is Kind.STATEMENT and not record.data.get("id")
+def _derives_id(record: RawRecord | JsonLine) -> bool:
+    return record.kind is Kind.STATEMENT and not record.given_id
+
+
+# The same text as the store's ``_dump`` of a document (what it writes and revisions hold).
+_BODY_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+class _Row:
+    """A checked row, held until it is written: its document as JSON text, its origin
+    and what it points to. About a fifth of the size of the entry it was made from
+    (~0.7 KB for a statement), so a 100,000-row import fits in ~70 MB."""
+
+    __slots__ = ("body", "id", "kind", "links", "origin", "sources", "speaker")
+
+    def __init__(self, entry: Entry, origin: Origin, shared: dict[str, str]) -> None:
+        self.kind = entry.kind
+        self.id = entry.id
+        self.body = _BODY_JSON.encode(entry.doc())
+        self.origin = origin
+        # Ids repeat across rows (a few thousand speakers and sources): one string each.
+        self.speaker = (shared.setdefault(entry.speaker, entry.speaker)
+                        if isinstance(entry, Statement) else None)
+        linked = isinstance(entry, Statement | Event)
+        self.sources = tuple(shared.setdefault(s, s) for s in entry.sources) if linked else ()
+        self.links = tuple((link.type, link.to) for link in entry.links) if linked else ()
+
+    def doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = json.loads(self.body)
+        return doc
 
 
 async def import_records(
@@ -212,26 +262,16 @@ async def _import_records(
 ) -> ImportReport:
     report = ImportReport(rejected=list(read.errors), dry_run=options.dry_run)
     resolver = await _resolver(store)
-    store_kinds = dict(resolver.kinds)
     for record in read.records:
-        if isinstance(record.data.get("id"), str):
-            resolver.reserve(record.kind, record.data["id"])
+        if isinstance(record.given_id, str):
+            resolver.reserve(record.kind, record.given_id)
     records = sorted(read.records, key=lambda r: _ORDER[r.kind])
-    entries: list[Located] = []
+    rows: list[_Row] = []
     batch_ids: dict[str, Origin] = {}
+    shared: dict[str, str] = {}
     for record in _progress(records, progress, "Checking"):
-        try:
-            data = _resolve_record(resolver, record)
-        except ResolveError as exc:
-            report.rejected.append(LoadError(record.origin, exc.field, exc.message))
-            continue
-        entry, errors = validate_record(record.kind, data, record.origin)
+        entry = _check(resolver, record, report)
         if entry is None:
-            if _derives_id(record) and any(e.field != "id" for e in errors):
-                # The id is made from speaker, said_on and text: the errors about those
-                # say what to fix; "id: required field is missing" would only confuse.
-                errors = [e for e in errors if e.field != "id"]
-            report.rejected.extend(errors)
             continue
         first = batch_ids.setdefault(entry.id, record.origin)
         if first is not record.origin:
@@ -245,22 +285,51 @@ async def _import_records(
             resolver.add_source(entry)
         else:
             resolver.register(entry.kind, entry.id)
-        entries.append(Located(entry, record.origin))
-    made: list[Located] = []
+        rows.append(_Row(entry, record.origin, shared))
+    del records
+    made: list[_Row] = []
     for created in resolver.created:
         entry, errors = validate_record(created.kind, created.doc, created.origin,
                                         f"{created.where}.")
         if entry is None:
             report.rejected.extend(errors)
         else:
-            made.append(Located(entry, created.origin))
-    puts = await _plan(store, entries, made, store_kinds, report)
+            made.append(_Row(entry, created.origin, shared))
+    puts = await _plan(store, rows, made, resolver.store_kinds, report)
     report.rejected.sort(key=_place(read))
     report.blocked = bool(report.rejected) and not options.skip_invalid
     if puts and not report.blocked and not options.dry_run:
-        await store.apply(puts, actor)
+        await store.put_documents(_chunks(puts), actor)  # type: ignore[attr-defined]
         report.written = True
     return report
+
+
+def _check(resolver: Resolver, record: RawRecord | JsonLine, report: ImportReport
+           ) -> Entry | None:
+    """Resolve and validate one record; its rejections go to the report."""
+    try:
+        data = _resolve_record(resolver, record)
+    except ResolveError as exc:
+        report.rejected.append(LoadError(record.origin, exc.field, exc.message))
+        return None
+    entry, errors = validate_record(record.kind, data, record.origin)
+    if entry is None:
+        if _derives_id(record) and any(e.field != "id" for e in errors):
+            # The id is made from speaker, said_on and text: the errors about those
+            # say what to fix; "id: required field is missing" would only confuse.
+            errors = [e for e in errors if e.field != "id"]
+        report.rejected.extend(errors)
+    return entry
+
+
+WRITE_CHUNK = 4000  # rows a chunk: the store turns one into rows while it writes the other
+
+
+def _chunks(puts: list[tuple[_Row, int | None]]
+            ) -> Iterable[list[tuple[Kind, str, str, int | None]]]:
+    for start in range(0, len(puts), WRITE_CHUNK):
+        yield [(row.kind, row.id, row.body, version)
+               for row, version in puts[start:start + WRITE_CHUNK]]
 
 
 def _place(read: ReadResult):  # type: ignore[no-untyped-def]
@@ -273,74 +342,116 @@ def _place(read: ReadResult):  # type: ignore[no-untyped-def]
 
 async def _plan(
     store: Store,
-    entries: list[Located],
-    made: list[Located],
-    store_kinds: dict[str, Kind],
+    rows: list[_Row],
+    made: list[_Row],
+    store_kinds: Mapping[str, Kind],
     report: ImportReport,
-) -> list[Put]:
-    """Decide what the valid rows write; rejections found on the way go to the report."""
-    bad = {str(error.origin) for error in report.rejected}
-    rows = [item for item in entries if str(item.origin) not in bad]
-    existing = await store.get_many([i.entry.id for i in [*rows, *made]], include_retracted=True)
+) -> list[tuple[_Row, int | None]]:
+    """Decide what the valid rows write (each with the version it replaces, None for a
+    new entry); rejections found on the way go to the report."""
+    bad = {error.origin for error in report.rejected}
+    rows = [row for row in rows if row.origin not in bad]
+    heads = await store.entry_heads([r.id for r in [*rows, *made]])  # type: ignore[attr-defined]
+    # Only an id on record with another document is read whole (to check and to version).
+    hashes = {row.id: doc_hash(row.doc()) for row in [*rows, *made] if row.id in heads}
+    differ = [i for i, h in hashes.items() if heads[i][1] != h]
+    current = await store.get_many(differ, include_retracted=True) if differ else {}
     refused: set[int] = set()
-    for item in [*rows, *made]:
-        problem = _conflict(existing.get(item.entry.id), item)
+    for row in [*rows, *made]:
+        problem = _conflict(current.get(row.id), row)
         if problem is not None:
             report.rejected.append(problem)
-            refused.add(id(item))
-    rows = [item for item in rows if id(item) not in refused]
+            refused.add(id(row))
+    rows = [row for row in rows if id(row) not in refused]
     # What a rejected row made up (a speaker by name, an inline source) stays available
     # to the other rows: it is written only if one of them uses it (see below).
-    made = [item for item in made if id(item) not in refused]
+    made = [row for row in made if id(row) not in refused]
     # Without the rejected rows, a row may point to nothing (a link to a rejected
     # statement, a speaker whose only row was refused): check again until stable.
     while True:
-        known = store_kinds | {i.entry.id: i.entry.kind for i in [*made, *rows]}
-        errors = check_references(rows, known)
+        batch = {r.id: r.kind for r in [*made, *rows]}
+        errors = _reference_errors(rows, _known(batch, store_kinds))
         if not errors:
             break
         report.rejected.extend(errors)
-        broken = {str(error.origin) for error in errors}
-        rows = [item for item in rows if str(item.origin) not in broken]
+        broken = {error.origin for error in errors}
+        rows = [row for row in rows if row.origin not in broken]
     used: set[str] = set()
-    for item in rows:
-        if isinstance(item.entry, Statement):
-            used.add(item.entry.speaker)
-        if isinstance(item.entry, Statement | Event):
-            used.update(item.entry.sources)
-    made = [item for item in made if item.entry.id in used]
-    puts = []
-    for item in [*made, *rows]:
-        current = existing.get(item.entry.id)
-        if current is None:
-            puts.append(Put(item.entry))
-            report.added.append((item.entry.id, item.origin))
-        elif doc_hash(current.entry.doc()) == doc_hash(item.entry.doc()):
+    for row in rows:
+        if row.speaker is not None:
+            used.add(row.speaker)
+        used.update(row.sources)
+    made = [row for row in made if row.id in used]
+    puts: list[tuple[_Row, int | None]] = []
+    for row in [*made, *rows]:
+        if row.id not in heads:
+            puts.append((row, None))
+            report.added.append((row.id, row.origin))
+        elif row.id not in current:
             report.unchanged += 1
             continue
         else:
-            puts.append(Put(item.entry, expected_version=current.version))
-            report.changed.append((item.entry.id, item.origin))
-        report.kinds[item.entry.id] = item.entry.kind
-    puts.sort(key=lambda put: _ORDER[put.entry.kind])
+            puts.append((row, current[row.id].version))
+            report.changed.append((row.id, row.origin))
+        report.kinds[row.id] = row.kind
+    puts.sort(key=lambda put: _ORDER[put[0].kind])
     return puts
 
 
-def _conflict(current: Stored | None, item: Located) -> LoadError | None:
-    entry = item.entry
-    if current is None or doc_hash(current.entry.doc()) == doc_hash(entry.doc()):
+def _known(batch: dict[str, Kind], store_kinds: Mapping[str, Kind]
+           ) -> Callable[[str], Kind | None]:
+    """The kind of an id: the batch's, else the store's (the store's map is not copied)."""
+    return lambda entry_id: batch.get(entry_id) or store_kinds.get(entry_id)
+
+
+def _reference_errors(rows: Iterable[_Row], known: Callable[[str], Kind | None]
+                      ) -> list[LoadError]:
+    """``check_references`` of the loader, on held rows: every id a row points to must
+    exist, and be of the right kind; the same messages, in the same order."""
+    errors = []
+
+    def expect(row: _Row, field_name: str, target: str, kinds: tuple[Kind, ...]) -> None:
+        found = known(target)
+        wanted = " or ".join(k.value for k in kinds)
+        if found is None:
+            errors.append(LoadError(row.origin, field_name, f"no {wanted} with id {target!r}"))
+        elif found not in kinds:
+            errors.append(LoadError(
+                row.origin, field_name, f"{target!r} is a {found.value}, not a {wanted}"
+            ))
+
+    for row in rows:
+        if row.speaker is not None:
+            expect(row, "speaker", row.speaker, (Kind.SPEAKER,))
+        for source in row.sources:
+            expect(row, "sources", source, (Kind.SOURCE,))
+        for link_type, target in row.links:
+            if target == row.id:
+                errors.append(LoadError(row.origin, "links", "an entry cannot link to itself"))
+                continue
+            kinds = (Kind.EVENT,) if link_type == "about" else (Kind.STATEMENT, Kind.EVENT)
+            expect(row, f"links ({link_type})", target, kinds)
+    return errors
+
+
+def _conflict(current: Stored | None, row: _Row) -> LoadError | None:
+    """Why a row may not replace the entry on record (None: it may, or there is none).
+
+    ``current`` is given only when the documents differ."""
+    if current is None:
         return None
-    if current.kind is not entry.kind:
-        return LoadError(item.origin, "id", f"{entry.id!r} is already a {current.kind.value}")
-    if isinstance(entry, Statement) and not _same_words(current.entry, entry):
-        return LoadError(item.origin, "id", f"{entry.id!r} already holds other words; "
+    if current.kind is not row.kind:
+        return LoadError(row.origin, "id", f"{row.id!r} is already a {current.kind.value}")
+    if row.kind is Kind.STATEMENT and not _same_words(current.entry, row.doc()):
+        return LoadError(row.origin, "id", f"{row.id!r} already holds other words; "
                          "give the row its own id")
     return None
 
 
-def _same_words(old: Entry, new: Statement) -> bool:
+def _same_words(old: Entry, new: dict[str, Any]) -> bool:
     """A re-imported statement may gain fields, but an id never silently changes its quote."""
-    return isinstance(old, Statement) and (old.text, old.speaker) == (new.text, new.speaker)
+    return isinstance(old, Statement) and (old.text, old.speaker) == (new["text"],
+                                                                       new["speaker"])
 
 
 PROGRESS_FROM = 2000  # records; fewer are checked faster than a bar can be drawn
@@ -374,8 +485,11 @@ async def import_paths(
             if size > MAX_IMPORT_BYTES:
                 raise ValueError(f"{path}: {size} bytes is more than the "
                                  f"{MAX_IMPORT_BYTES} accepted")
-            data = await asyncio.to_thread(path.read_bytes)
-            part = await asyncio.to_thread(read_bytes, data, str(path), fmt, mapping)
+            if fmt == "jsonl":  # a line at a time: the whole text is never held
+                part = await asyncio.to_thread(read_jsonl_file, path, str(path))
+            else:
+                data = await asyncio.to_thread(path.read_bytes)
+                part = await asyncio.to_thread(read_bytes, data, str(path), fmt, mapping)
             combined.records += part.records
             combined.errors += part.errors
     return await import_records(store, combined, options, actor=actor, progress=progress)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,7 +77,8 @@ class ResolveError(ValueError):
 class Resolver:
     """Remembers what the store and this batch already hold, so rows resolve consistently.
 
-    ``kinds`` starts as the store's ids; the importer adds the ids of the
+    ``store_kinds`` are the store's ids (never changed here: the importer
+    checks references against them); the importer adds the ids of the
     batch (:meth:`reserve`) before resolving anything, so that a row may
     point to an entry defined further down or in a later file, and so that
     a made-up id never takes one the batch uses. Speakers and sources of the
@@ -85,16 +86,21 @@ class Resolver:
     statement that names a speaker defined in the same file finds it.
     """
 
-    kinds: dict[str, Kind]
+    store_kinds: Mapping[str, Kind]
     speakers: SpeakerIndex
     sources_by_url: dict[str, str]
     sources_by_title: dict[tuple[str, str], str]
     created: list[Created] = field(default_factory=list)
     _new_speakers: dict[str, dict[str, Any]] = field(default_factory=dict)
     _batch_keys: dict[str, set[str]] = field(default_factory=dict)
+    _batch_kinds: dict[str, Kind] = field(default_factory=dict)
+
+    def kind_of(self, entry_id: str) -> Kind | None:
+        """The batch's kind for an id it defines or made up, else the store's."""
+        return self._batch_kinds.get(entry_id) or self.store_kinds.get(entry_id)
 
     def taken(self, entry_id: str) -> bool:
-        return entry_id in self.kinds
+        return entry_id in self._batch_kinds or entry_id in self.store_kinds
 
     def unique_id(self, base: str) -> str:
         candidate, n = base, 2
@@ -104,11 +110,12 @@ class Resolver:
         return candidate
 
     def register(self, kind: Kind, entry_id: str) -> None:
-        self.kinds[entry_id] = kind
+        self._batch_kinds[entry_id] = kind
 
     def reserve(self, kind: Kind, entry_id: str) -> None:
         """An id the batch defines; an id the store already holds keeps the store's kind."""
-        self.kinds.setdefault(entry_id, kind)
+        if entry_id not in self.store_kinds:
+            self._batch_kinds.setdefault(entry_id, kind)
 
     def add_speaker(self, speaker: Speaker) -> None:
         """A speaker defined in the batch: rows may name it by any of its names."""
@@ -130,7 +137,7 @@ class Resolver:
 
     def speaker(self, value: str, origin: Origin) -> str:
         value = value.strip()
-        if self.kinds.get(value) is Kind.SPEAKER:
+        if self.kind_of(value) is Kind.SPEAKER:
             return value
         if not value:
             raise ResolveError("speaker", "required field is missing")
@@ -174,7 +181,7 @@ class Resolver:
     def _source(self, value: Any, origin: Origin, where: str) -> str:
         if isinstance(value, str):
             text = value.strip()
-            if self.kinds.get(text) is Kind.SOURCE:
+            if self.kind_of(text) is Kind.SOURCE:
                 return text
             if _is_url(text):
                 return self._inline({"url": text, "title": text}, origin, where)
@@ -186,7 +193,7 @@ class Resolver:
 
     def _inline(self, doc: dict[str, Any], origin: Origin, where: str) -> str:
         given = str(doc.get("id") or "").strip()
-        if given and self.kinds.get(given) is Kind.SOURCE:
+        if given and self.kind_of(given) is Kind.SOURCE:
             return given
         url = str(doc.get("url") or "").strip()
         title = str(doc.get("title") or "").strip()
@@ -199,7 +206,7 @@ class Resolver:
             return self.sources_by_title[title_key]
         if given and self.taken(given):
             raise ResolveError(f"{where}.id", f"{given!r} is already used by a "
-                               f"{self.kinds[given].value}")
+                               f"{self.kind_of(given)}")
         source_id = given or self.unique_id(slugify(title, 60))
         doc["id"] = source_id
         self.register(Kind.SOURCE, source_id)
