@@ -101,6 +101,10 @@ class JsonLine:
         self.origin = origin
         self.given_id = given_id  # the row's ``id`` as written, or None
 
+    def release(self) -> None:
+        """Drop the text once the record is checked; ``data`` is then an empty mapping."""
+        self.line = "{}"
+
     @property
     def data(self) -> dict[str, Any]:
         """A fresh parse of the line, without ``type``, as ``read_jsonl`` first read it."""
