@@ -284,3 +284,28 @@ async def test_a_failing_index_costs_no_answer(loaded: SqliteStore,
         assert await index.search(StatementQuery(words=("aleppo",))) is None
         assert render(await ask(core, "quote", "aleppo")) == render(await ask(plain, "quote",
                                                                              "aleppo"))
+
+
+async def test_a_large_gap_is_a_rebuild_and_a_reader_follows_the_keeper(
+        tmp_path: Path, loaded: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two users of one folder, as two processes would be: one keeps it, one only reads."""
+    folder = tmp_path / "index"
+    word = StatementQuery(words=("zyxwvut",))
+    base = await _statement(loaded, "lavrov-2016-12-09-aleppo-clarification")
+    async with DerivedIndex(loaded, folder) as keeper, \
+            DerivedIndex(loaded, folder, maintain=False) as reader:
+        await keeper.catch_up()
+        assert await reader.is_current()  # reads the keeper's commit
+
+        news = [base.model_copy(update={"id": f"test-{n}", "text": f"{base.text} zyxwvut {n}"})
+                for n in range(3)]
+        await loaded.apply([Put(s) for s in news], actor="test:curator")
+        assert not await reader.is_current() and await reader.search(word) is None
+        assert reader._task is None  # a reader never starts a catch-up of its own
+
+        monkeypatch.setattr("bot.search.derived.REBUILD_GAP", 2)
+        done = await keeper.catch_up()
+        assert done.rebuilt and done.applied == await loaded.statement_total()
+        assert await reader.is_current()
+        page = await reader.search(word)
+        assert page is not None and sorted(page.ids) == ["test-0", "test-1", "test-2"]

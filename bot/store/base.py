@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -248,6 +248,21 @@ class Store(Protocol):
     async def generation(self) -> int: ...
     async def revision(self, rev: int) -> Revision | None: ...
     def curation(self) -> Curation: ...
+
+    # Bulk import (bot.transfer.importer): an import of 100,000 rows is held as
+    # JSON text and written in chunks, within one transaction.
+    async def import_state(self) -> tuple[dict[str, Kind], list[tuple[str, str, str, str]]]:
+        """Every id with its kind, and each source's id, URL, title and publisher."""
+        ...
+    async def entry_heads(self, ids: Sequence[str]) -> dict[str, tuple[Kind, str]]:
+        """The kind and body hash of each of ``ids`` on record, retracted ones included."""
+        ...
+    async def put_documents(
+        self, chunks: Iterable[Sequence[tuple[Kind, str, str, int | None]]], actor: str
+    ) -> int:
+        """Puts of canonical documents serialised as JSON, in chunks, in one transaction:
+        what ``apply`` of the same puts would leave. Returns the revisions written."""
+        ...
 
     # The feed of a derived search index (bot.search.derived): rebuildable
     # from the store at any time, kept current from the revisions.

@@ -118,7 +118,7 @@ def read_bytes(data: bytes, label: str, fmt: str, mapping: ColumnMapping) -> Rea
 
 async def _resolver(store: Store) -> Resolver:
     """A resolver that knows the store's ids and sources, read without building a model."""
-    kinds, sources = await store.import_state()  # type: ignore[attr-defined]
+    kinds, sources = await store.import_state()
     by_url: dict[str, str] = {}
     by_title: dict[tuple[str, str], str] = {}
     for source_id, url, title, publisher in sources:  # in id order, as before
@@ -301,7 +301,7 @@ async def _import_records(
     report.rejected.sort(key=_place(read))
     report.blocked = bool(report.rejected) and not options.skip_invalid
     if puts and not report.blocked and not options.dry_run:
-        await store.put_documents(_chunks(puts), actor)  # type: ignore[attr-defined]
+        await store.put_documents(_chunks(puts), actor)
         report.written = True
     return report
 
@@ -353,7 +353,7 @@ async def _plan(
     new entry); rejections found on the way go to the report."""
     bad = {error.origin for error in report.rejected}
     rows = [row for row in rows if row.origin not in bad]
-    heads = await store.entry_heads([r.id for r in [*rows, *made]])  # type: ignore[attr-defined]
+    heads = await store.entry_heads([r.id for r in [*rows, *made]])
     # Only an id on record with another document is read whole (to check and to version).
     hashes = {row.id: doc_hash(row.doc()) for row in [*rows, *made] if row.id in heads}
     differ = [i for i, h in hashes.items() if heads[i][1] != h]

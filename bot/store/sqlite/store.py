@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import json
 import sqlite3
@@ -41,6 +42,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.model.dates import PartialDate
 from bot.model.entries import Entry, Event, Kind, Speaker, Statement, entry_from_doc
 from bot.store.base import (
     Change,
@@ -752,24 +754,6 @@ class SqliteStore:
             raise
         return written
 
-    #: ISO date -> (first day, last day); a few thousand distinct dates in most archives.
-    _day_spans: dict[str, tuple[str, str]] = {}  # noqa: RUF012 (shared on purpose)
-
-    @staticmethod
-    def _day_span(iso: str) -> tuple[str, str]:
-        """First and last day of a canonical date (``2016``, ``2016-12``, ``2016-12-08``),
-        remembered: parsing it again for each of 100,000 statements cost ~1 s."""
-        span = SqliteStore._day_spans.get(iso)
-        if span is None:
-            from bot.model.dates import PartialDate
-
-            date = PartialDate.parse(iso)
-            span = (date.first_day().isoformat(), date.last_day().isoformat())
-            if len(SqliteStore._day_spans) > 100_000:
-                SqliteStore._day_spans.clear()
-            SqliteStore._day_spans[iso] = span
-        return span
-
     @staticmethod
     def _prepare_document(item: tuple[Kind, str, str, int | None]) -> tuple[Any, ...]:
         """An item of ``put_documents`` with its hash and the derived rows it would add
@@ -780,15 +764,15 @@ class SqliteStore:
         row: tuple[Any, ...] | None = None
         names: list[tuple[str, str]] = []
         if kind is Kind.STATEMENT:
-            said_on = SqliteStore._day_span(doc["said_on"])
+            said_on = _day_span(doc["said_on"])
             translation = doc.get("translation")
             row = (entry_id, doc["speaker"], doc["said_on"], *said_on,
                    (doc.get("language") or "").lower() or None, doc["text"],
                    translation["text"] if translation else "", " ".join(doc.get("topics", ())),
                    " ".join(p for p in (doc.get("place"), doc.get("occasion")) if p))
         elif kind is Kind.EVENT:
-            start = SqliteStore._day_span(doc["happened_on"])[0]
-            end = SqliteStore._day_span(doc.get("ended_on") or doc["happened_on"])[1]
+            start = _day_span(doc["happened_on"])[0]
+            end = _day_span(doc.get("ended_on") or doc["happened_on"])[1]
             row = (entry_id, start, end, doc["title"], doc.get("summary") or "",
                    " ".join(doc.get("topics", ())), doc.get("place") or "")
         elif kind is Kind.SPEAKER:
@@ -1160,6 +1144,15 @@ _EVENT_INDEX_INSERT = (
     "INSERT INTO event_index (id, date_start, date_end, title, summary, topics, place)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+@functools.lru_cache(maxsize=65_536)
+def _day_span(iso: str) -> tuple[str, str]:
+    """First and last day of a canonical date (``2016``, ``2016-12``, ``2016-12-08``),
+    remembered: archives repeat a few thousand dates, and parsing one again for
+    each of 100,000 statements cost ~1 s."""
+    date = PartialDate.parse(iso)
+    return date.first_day().isoformat(), date.last_day().isoformat()
 
 
 def _statement_row(entry: Statement, doc: dict[str, Any] | None = None) -> tuple[Any, ...]:
