@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -87,8 +88,11 @@ async def run_import(manifest: dict[str, Any], db: Path) -> dict[str, Any]:
     from bot.store.sqlite import SqliteStore
     from bot.transfer.importer import ImportOptions, import_paths
 
-    for old in db.parent.glob(db.name + "*"):
-        old.unlink()
+    for old in db.parent.glob(db.name + "*"):  # the file, its WAL, the search index
+        if old.is_dir():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
     statement_files = set(manifest["statement_files"])
     first = [Path(p) for p in manifest["files"] if p not in statement_files]
     shards = [Path(p) for p in manifest["statement_files"]]
@@ -337,7 +341,6 @@ def run_tantivy(manifest: dict[str, Any], db: Path, work: Path, repeat: int) -> 
     except ImportError:
         return {"available": False, "reason": "the tantivy package is not installed "
                 "(pip install -e '.[bench]')"}
-    import shutil
 
     index_dir = work / "tantivy"
     shutil.rmtree(index_dir, ignore_errors=True)
