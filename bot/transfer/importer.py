@@ -262,6 +262,22 @@ async def _import_records(
 ) -> ImportReport:
     report = ImportReport(rejected=list(read.errors), dry_run=options.dry_run)
     resolver = await _resolver(store)
+    # Checking is pure Python, seconds for a large file: off the event loop, so a
+    # bot importing a curator's upload keeps answering everyone else meanwhile.
+    rows, made = await asyncio.to_thread(_check_all, resolver, read, report, progress)
+    puts = await _plan(store, rows, made, resolver.store_kinds, report)
+    report.rejected.sort(key=_place(read))
+    report.blocked = bool(report.rejected) and not options.skip_invalid
+    if puts and not report.blocked and not options.dry_run:
+        await store.put_documents(_chunks(puts), actor)
+        report.written = True
+    return report
+
+
+def _check_all(resolver: Resolver, read: ReadResult, report: ImportReport,
+               progress: bool) -> tuple[list[_Row], list[_Row]]:
+    """Resolve and validate every record, in kind order, then what the resolver made up
+    (speakers named, inline sources): the valid ones as rows, each list apart."""
     for record in read.records:
         if isinstance(record.given_id, str):
             resolver.reserve(record.kind, record.given_id)
@@ -297,13 +313,7 @@ async def _import_records(
             report.rejected.extend(errors)
         else:
             made.append(_Row(entry, created.origin, shared))
-    puts = await _plan(store, rows, made, resolver.store_kinds, report)
-    report.rejected.sort(key=_place(read))
-    report.blocked = bool(report.rejected) and not options.skip_invalid
-    if puts and not report.blocked and not options.dry_run:
-        await store.put_documents(_chunks(puts), actor)
-        report.written = True
-    return report
+    return rows, made
 
 
 def _check(resolver: Resolver, record: RawRecord | JsonLine, report: ImportReport
@@ -355,7 +365,8 @@ async def _plan(
     rows = [row for row in rows if row.origin not in bad]
     heads = await store.entry_heads([r.id for r in [*rows, *made]])
     # Only an id on record with another document is read whole (to check and to version).
-    hashes = {row.id: doc_hash(row.doc()) for row in [*rows, *made] if row.id in heads}
+    hashes = await asyncio.to_thread(
+        lambda: {row.id: doc_hash(row.doc()) for row in [*rows, *made] if row.id in heads})
     differ = [i for i, h in hashes.items() if heads[i][1] != h]
     current = await store.get_many(differ, include_retracted=True) if differ else {}
     refused: set[int] = set()
@@ -372,7 +383,7 @@ async def _plan(
     # statement, a speaker whose only row was refused): check again until stable.
     while True:
         batch = {r.id: r.kind for r in [*made, *rows]}
-        errors = _reference_errors(rows, _known(batch, store_kinds))
+        errors = await asyncio.to_thread(_reference_errors, rows, _known(batch, store_kinds))
         if not errors:
             break
         report.rejected.extend(errors)
