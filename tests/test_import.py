@@ -736,3 +736,25 @@ async def test_the_streamed_import_leaves_the_rows_and_revisions_apply_would(sto
         assert len(await store._fetchall(match)) == 1
     finally:
         await other.close()
+
+
+async def test_kinds_on_record_are_right_when_the_lookup_forgets(loaded, tmp_path,
+                                                                  monkeypatch):
+    """The store's kinds are looked up on demand and only some remembered (a 1M store
+    has 1.1M ids); forgetting after every answer must change no verdict."""
+    monkeypatch.setattr("bot.store.sqlite.store._KindsOnDisk._REMEMBER", 1)
+    rows = jsonl(
+        statement("Linked words.", speaker="sergey-lavrov",
+                  sources=["theduran-2016-12-08-mercouris-lavrov"],
+                  links=[{"type": "about", "to": "aleppo-2016-12-08-civilian-evacuation"}]),
+        statement("Bad link.", speaker="sergey-lavrov",
+                  sources=["theduran-2016-12-08-mercouris-lavrov"],
+                  links=[{"type": "about", "to": "sergey-lavrov"}]),
+        statement(id="sergey-lavrov"),
+    )
+    report, text = await run(loaded, tmp_path, "kinds.jsonl", rows, skip_invalid=True)
+
+    assert "kinds.jsonl:2: links (about): 'sergey-lavrov' is a speaker, not an event" in text
+    assert "kinds.jsonl:3: id: 'sergey-lavrov' is already a speaker" in text
+    ((added, _line),) = report.added
+    assert (await get(loaded, added)).text == "Linked words."

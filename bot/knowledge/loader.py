@@ -24,7 +24,7 @@ from bot.model.entries import (
     Kind,
     Statement,
 )
-from bot.model.problems import problems
+from bot.model.problems import problems, reference_problem
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml")
@@ -211,14 +211,9 @@ def check_references(
     errors = []
 
     def expect(item: Located, field_name: str, target: str, kinds: tuple[Kind, ...]) -> None:
-        found = known.get(target)
-        wanted = " or ".join(k.value for k in kinds)
-        if found is None:
-            errors.append(LoadError(item.origin, field_name, f"no {wanted} with id {target!r}"))
-        elif found not in kinds:
-            errors.append(LoadError(
-                item.origin, field_name, f"{target!r} is a {found.value}, not a {wanted}"
-            ))
+        problem = reference_problem(target, known.get(target), kinds)
+        if problem is not None:
+            errors.append(LoadError(item.origin, field_name, problem))
 
     for item in entries:
         entry = item.entry

@@ -7,7 +7,9 @@ rewritten to name the field and the remedy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 from pydantic import ValidationError
 
@@ -58,3 +60,20 @@ def problems(exc: ValidationError, known: tuple[str, ...] = ()) -> list[Problem]
         loc = [str(p) for p in error["loc"]]
         out.append(Problem(".".join(loc), _message(error, known)))
     return out
+
+
+def with_article(word: str) -> str:
+    """"an event", "a speaker": messages are read by people."""
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+def reference_problem(target: str, found: Enum | None, kinds: Sequence[Enum]) -> str | None:
+    """Why an id a field points to will not do (None: it will): missing, or another kind.
+
+    One wording for the knowledge loader and the importer."""
+    wanted = with_article(" or ".join(str(k.value) for k in kinds))
+    if found is None:
+        return f"no {wanted.split(' ', 1)[1]} with id {target!r}"
+    if found not in kinds:
+        return f"{target!r} is {with_article(str(found.value))}, not {wanted}"
+    return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +26,9 @@ from bot.knowledge.loader import (
 )
 from bot.model.dates import DateError, PartialDate
 from bot.model.entries import Entry, Event, Kind, Source, Speaker, Statement
+from bot.model.problems import reference_problem, with_article
 from bot.search.names import SpeakerIndex, fold
-from bot.store.base import Store, Stored, doc_hash
+from bot.store.base import KindLookup, Store, Stored, doc_hash
 from bot.transfer.records import (
     ColumnMapping,
     JsonLine,
@@ -262,6 +263,23 @@ async def _import_records(
 ) -> ImportReport:
     report = ImportReport(rejected=list(read.errors), dry_run=options.dry_run)
     resolver = await _resolver(store)
+    try:
+        return await _check_and_write(store, resolver, read, options, report, actor=actor,
+                                      progress=progress)
+    finally:
+        resolver.store_kinds.close()
+
+
+async def _check_and_write(
+    store: Store,
+    resolver: Resolver,
+    read: ReadResult,
+    options: ImportOptions,
+    report: ImportReport,
+    *,
+    actor: str,
+    progress: bool,
+) -> ImportReport:
     # Checking is pure Python, seconds for a large file: off the event loop, so a
     # bot importing a curator's upload keeps answering everyone else meanwhile.
     rows, made = await asyncio.to_thread(_check_all, resolver, read, report, progress)
@@ -278,6 +296,8 @@ def _check_all(resolver: Resolver, read: ReadResult, report: ImportReport,
                progress: bool) -> tuple[list[_Row], list[_Row]]:
     """Resolve and validate every record, in kind order, then what the resolver made up
     (speakers named, inline sources): the valid ones as rows, each list apart."""
+    resolver.store_kinds.prefetch(r.given_id for r in read.records
+                                  if isinstance(r.given_id, str))
     for record in read.records:
         if isinstance(record.given_id, str):
             resolver.reserve(record.kind, record.given_id)
@@ -356,7 +376,7 @@ async def _plan(
     store: Store,
     rows: list[_Row],
     made: list[_Row],
-    store_kinds: Mapping[str, Kind],
+    store_kinds: KindLookup,
     report: ImportReport,
 ) -> list[tuple[_Row, int | None]]:
     """Decide what the valid rows write (each with the version it replaces, None for a
@@ -411,7 +431,7 @@ async def _plan(
     return puts
 
 
-def _known(batch: dict[str, Kind], store_kinds: Mapping[str, Kind]
+def _known(batch: dict[str, Kind], store_kinds: KindLookup
            ) -> Callable[[str], Kind | None]:
     """The kind of an id: the batch's, else the store's (the store's map is not copied)."""
     return lambda entry_id: batch.get(entry_id) or store_kinds.get(entry_id)
@@ -424,14 +444,9 @@ def _reference_errors(rows: Iterable[_Row], known: Callable[[str], Kind | None]
     errors = []
 
     def expect(row: _Row, field_name: str, target: str, kinds: tuple[Kind, ...]) -> None:
-        found = known(target)
-        wanted = " or ".join(k.value for k in kinds)
-        if found is None:
-            errors.append(LoadError(row.origin, field_name, f"no {wanted} with id {target!r}"))
-        elif found not in kinds:
-            errors.append(LoadError(
-                row.origin, field_name, f"{target!r} is a {found.value}, not a {wanted}"
-            ))
+        problem = reference_problem(target, known(target), kinds)
+        if problem is not None:
+            errors.append(LoadError(row.origin, field_name, problem))
 
     for row in rows:
         if row.speaker is not None:
@@ -454,7 +469,8 @@ def _conflict(current: Stored | None, row: _Row) -> LoadError | None:
     if current is None:
         return None
     if current.kind is not row.kind:
-        return LoadError(row.origin, "id", f"{row.id!r} is already a {current.kind.value}")
+        already = with_article(current.kind.value)
+        return LoadError(row.origin, "id", f"{row.id!r} is already {already}")
     if row.kind is Kind.STATEMENT and not _same_words(current.entry, row.doc()):
         return LoadError(row.origin, "id", f"{row.id!r} already holds other words; "
                          "give the row its own id")

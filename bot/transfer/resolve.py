@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +22,7 @@ from anyascii import anyascii
 from bot.knowledge.loader import Origin
 from bot.model.entries import Kind, Source, Speaker
 from bot.search.names import HONORIFICS, SpeakerIndex, fold, name_key
+from bot.store.base import KindLookup
 
 MAX_SLUG = 80
 
@@ -86,7 +87,7 @@ class Resolver:
     statement that names a speaker defined in the same file finds it.
     """
 
-    store_kinds: Mapping[str, Kind]
+    store_kinds: KindLookup
     speakers: SpeakerIndex
     sources_by_url: dict[str, str]
     sources_by_title: dict[tuple[str, str], str]

@@ -48,6 +48,7 @@ from bot.store.base import (
     Change,
     Conflict,
     EventQuery,
+    KindLookup,
     LinkRow,
     NotFound,
     Page,
@@ -673,26 +674,27 @@ class SqliteStore:
 
     # -- streamed bulk writes (the importer) -----------------------------------
 
-    async def import_state(self) -> tuple[dict[str, Kind], list[tuple[str, str, str, str]]]:
-        """What an importer resolves against: every id with its kind, and each source's
-        id, URL, title and publisher.
+    async def import_state(self) -> tuple[KindLookup, list[tuple[str, str, str, str]]]:
+        """What an importer resolves against: the kinds of ids on record (looked up on
+        demand), and each source's id, URL, title and publisher.
 
-        Read from the ``entries_kind`` index and three JSON fields, without
-        parsing any document into a model: at 1M statements the store holds
-        100,000 sources, and building a model of each cost seconds an import.
+        Sources are read from three JSON fields without parsing any document
+        into a model: at 1M statements the store holds 100,000 sources, and
+        building a model of each cost seconds an import.
         """
 
-        def run(conn: sqlite3.Connection) -> tuple[dict[str, Kind], list[tuple[str, ...]]]:
-            by_value = {kind.value: kind for kind in Kind}
-            kinds = {entry_id: by_value[kind] for kind, entry_id in conn.execute(
-                "SELECT kind, id FROM entries INDEXED BY entries_kind")}
-            sources = conn.execute(
-                "SELECT id, coalesce(body ->> '$.url', ''), body ->> '$.title',"
-                " coalesce(body ->> '$.publisher', '') FROM entries"
-                " WHERE kind = 'source' ORDER BY id").fetchall()
-            return kinds, [tuple(row) for row in sources]
+        def run(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
+            rows = conn.execute(
+                "SELECT id, coalesce(json_extract(body, '$.url'), ''),"
+                " json_extract(body, '$.title'), coalesce(json_extract(body, '$.publisher'), '')"
+                " FROM entries WHERE kind = 'source' ORDER BY id").fetchall()
+            return [(row[0], row[1], row[2], row[3]) for row in rows]
 
-        return await self._on_reader(run)  # type: ignore[return-value]
+        sources = await self._on_reader(run)
+        if self.path == ":memory:":  # no second connection to such a database: read it all
+            rows = await self._fetchall("SELECT id, kind FROM entries")
+            return _KindsInMemory({row[0]: Kind(row[1]) for row in rows}), sources
+        return await asyncio.to_thread(_KindsOnDisk, self.path), sources
 
     async def entry_heads(self, ids: Sequence[str]) -> dict[str, tuple[Kind, str]]:
         """The kind and ``body_hash`` of each of ``ids`` on record, retracted ones included:
@@ -1144,6 +1146,61 @@ _EVENT_INDEX_INSERT = (
     "INSERT INTO event_index (id, date_start, date_end, title, summary, topics, place)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+class _KindsOnDisk:
+    """``KindLookup`` on a read-only connection of its own, remembering what it read."""
+
+    _REMEMBER = 200_000
+
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._known: dict[str, Kind | None] = {}
+
+    def get(self, entry_id: str) -> Kind | None:
+        if entry_id not in self._known:
+            row = self._conn.execute("SELECT kind FROM entries WHERE id = ?",
+                                     (entry_id,)).fetchone()
+            self._remember({entry_id: Kind(row[0]) if row else None})
+        return self._known[entry_id]
+
+    def __contains__(self, entry_id: str) -> bool:
+        return self.get(entry_id) is not None
+
+    def prefetch(self, ids: Iterable[str]) -> None:
+        wanted = [i for i in dict.fromkeys(ids) if i not in self._known]
+        for chunk in _chunks(wanted):
+            found: dict[str, Kind | None] = dict.fromkeys(chunk)
+            marks = ",".join("?" * len(chunk))
+            for entry_id, kind in self._conn.execute(
+                    f"SELECT id, kind FROM entries WHERE id IN ({marks})", list(chunk)):
+                found[entry_id] = Kind(kind)
+            self._remember(found)
+
+    def _remember(self, found: dict[str, Kind | None]) -> None:
+        if len(self._known) + len(found) > self._REMEMBER:
+            self._known.clear()  # the next import of such a size asks again: correct either way
+        self._known.update(found)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _KindsInMemory:
+    def __init__(self, kinds: dict[str, Kind]) -> None:
+        self._kinds = kinds
+
+    def get(self, entry_id: str) -> Kind | None:
+        return self._kinds.get(entry_id)
+
+    def __contains__(self, entry_id: str) -> bool:
+        return entry_id in self._kinds
+
+    def prefetch(self, ids: Iterable[str]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 @functools.lru_cache(maxsize=65_536)
