@@ -26,7 +26,7 @@ from bot.app.cli import main
 from bot.core.app import Core
 from bot.model.entries import Statement
 from bot.render.text import render
-from bot.search.derived import DerivedIndex
+from bot.search.derived import CatchUp, DerivedIndex
 from bot.search.tantivy_index import STATE_FILE, analyzer
 from bot.store.base import Put, Retract, SearchDocument, StatementQuery
 from bot.store.sqlite import SqliteStore
@@ -163,6 +163,15 @@ async def _statement(store: SqliteStore, entry_id: str) -> Statement:
     return stored.entry
 
 
+async def _caught_up(index: DerivedIndex) -> CatchUp:
+    """Waits for the catch-up a search started (or starts one)."""
+    task = index.start_catch_up()
+    assert task is not None
+    done = await task
+    assert done is not None
+    return done
+
+
 async def test_never_answers_when_behind_and_catches_up(loaded: SqliteStore) -> None:
     """A curator's change is found at once (the store answers), then by the index."""
     word = StatementQuery(words=("zyxwvut",))
@@ -176,14 +185,14 @@ async def test_never_answers_when_behind_and_catches_up(loaded: SqliteStore) -> 
         await loaded.apply([Put(new)], actor="test:curator")
         assert not await index.is_current()
         assert await index.search(word) is None  # the store answers meanwhile
-        await index.start_catch_up()
+        await _caught_up(index)
         page = await index.search(word)
         assert page is not None and page.ids == ["test-zyxwvut"]
 
         await loaded.apply([Retract("test-zyxwvut", "test")], actor="test:curator")
         assert await index.search(word) is None
-        done = await index.start_catch_up()
-        assert done is not None and not done.rebuilt and done.applied == 1
+        done = await _caught_up(index)
+        assert not done.rebuilt and done.applied == 1
         assert (await index.search(word)).total == 0  # type: ignore[union-attr]
 
 
@@ -309,3 +318,24 @@ async def test_a_large_gap_is_a_rebuild_and_a_reader_follows_the_keeper(
         assert await reader.is_current()
         page = await reader.search(word)
         assert page is not None and sorted(page.ids) == ["test-0", "test-1", "test-2"]
+
+
+async def test_a_failed_catch_up_is_logged_and_not_retried_at_every_search(
+        loaded: SqliteStore, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    async with DerivedIndex(loaded, None) as index:
+        def disk_full() -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(index.index, "writer", disk_full)
+        assert not await index.is_current()  # starts the catch-up, which fails
+        failed = index.start_catch_up()
+        assert failed is not None and await failed is None
+        assert "search index catch-up failed" in caplog.text
+        assert await index.search(StatementQuery(words=("aleppo",))) is None
+        assert index.start_catch_up() is failed  # no new attempt within the minute
+
+        monkeypatch.undo()
+        index._retry_at = 0.0  # the minute has passed
+        assert (await _caught_up(index)).rebuilt
+        assert await index.search(StatementQuery(words=("aleppo",))) is not None

@@ -41,6 +41,9 @@ REBUILD_GAP = 50_000
 
 REBUILD_PAGE = 2_000
 
+RETRY_AFTER_S = 60.0
+"""After a failed catch-up (a full disk, say), FTS5 answers for this long before the next try."""
+
 
 @dataclass(frozen=True)
 class CatchUp:
@@ -70,6 +73,7 @@ class DerivedIndex:
         self._task: asyncio.Task[CatchUp | None] | None = None
         self._current_at: RevisionHead | None = None
         self._busy_warned = False
+        self._retry_at = 0.0
 
     async def open(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verbatim-index")
@@ -139,9 +143,13 @@ class DerivedIndex:
 
     # -- keeping current ---------------------------------------------------------
 
-    def start_catch_up(self) -> asyncio.Task[CatchUp | None]:
-        """At most one catch-up at a time; a write during it is picked up by the next."""
-        if self._task is None or self._task.done():
+    def start_catch_up(self) -> asyncio.Task[CatchUp | None] | None:
+        """At most one catch-up at a time; a write during it is picked up by the next.
+
+        After a failed one, the next waits ``RETRY_AFTER_S``. Returns the
+        running (or last) catch-up, to await when the caller must wait."""
+        running = self._task is not None and not self._task.done()
+        if not running and time.monotonic() >= self._retry_at:
             self._task = asyncio.get_running_loop().create_task(
                 self._catch_up_logged(), name="verbatim-index-catch-up")
         return self._task
@@ -158,17 +166,19 @@ class DerivedIndex:
             result = await self.catch_up()
         except asyncio.CancelledError:
             raise
-        except ValueError as exc:
-            if "lock" not in str(exc).lower():
-                raise
-            if not self._busy_warned:
-                log.warning("search index %s is kept by another process; this one reads it"
-                            " while it is current and uses SQLite FTS5 otherwise", self.path)
-                self._busy_warned = True
-            self.maintain = False
-            return None
-        except Exception:
-            log.exception("search index catch-up failed; SQLite FTS5 answers meanwhile")
+        except Exception as exc:
+            if isinstance(exc, ValueError) and "lock" in str(exc).lower():
+                if not self._busy_warned:
+                    log.warning("search index %s is kept by another process; this one reads"
+                                " it while it is current and uses SQLite FTS5 otherwise",
+                                self.path)
+                    self._busy_warned = True
+                self.maintain = False
+            else:
+                # A full disk, a damaged file: FTS5 answers; try again later, not at
+                # every search.
+                log.exception("search index catch-up failed; SQLite FTS5 answers meanwhile")
+                self._retry_at = time.monotonic() + RETRY_AFTER_S
             return None
         if result.applied or result.rebuilt:
             log.info("search index: %s %d statements up to revision %d in %.1f s",
