@@ -34,8 +34,9 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
@@ -405,8 +406,7 @@ class SqliteStore:
         self, conn: sqlite3.Connection, changes: list[Change], actor: str
     ) -> list[Revision]:
         revisions: list[Revision] = []
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _write_transaction(conn) as changed:
             at = _now()
             puts = [change for change in changes if isinstance(change, Put)]
             if len(puts) == len(changes) and len({p.entry.id for p in puts}) == len(puts):
@@ -417,12 +417,7 @@ class SqliteStore:
                     revision = self._apply_one(conn, change, actor, at)
                     if revision is not None:
                         revisions.append(revision)
-            if revisions:
-                conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            changed.append(bool(revisions))
         return revisions
 
     async def mark_loaded(self, hashes: dict[str, str]) -> None:
@@ -431,16 +426,11 @@ class SqliteStore:
             return
 
         def write(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _write_transaction(conn):  # no content change: the generation stays
                 conn.executemany(
                     "UPDATE entries SET file_hash = ? WHERE id = ?",
                     [(h, i) for i, h in hashes.items()],
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
 
         async with self._write_lock:
             await self._on_writer(write)
@@ -738,8 +728,7 @@ class SqliteStore:
             return None if chunk is None else [self._prepare_document(item) for item in chunk]
 
         written = 0
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _write_transaction(conn) as changed:
             at = _now()
             rev = _last_rev(conn)
             with ThreadPoolExecutor(1, thread_name_prefix="verbatim-serialise") as pool:
@@ -748,12 +737,7 @@ class SqliteStore:
                     upcoming = pool.submit(prepare_next)
                     rev, count = self._write_prepared(conn, prepared, actor, at, rev)
                     written += count
-            if written:
-                conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            changed.append(written > 0)
         return written
 
     @staticmethod
@@ -1201,6 +1185,22 @@ class _KindsInMemory:
 
     def close(self) -> None:
         pass
+
+
+@contextmanager
+def _write_transaction(conn: sqlite3.Connection) -> Iterator[list[bool]]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, all or nothing. The caller appends True to the
+    yielded list when it changed anything: the generation then moves, so caches reload."""
+    changed: list[bool] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield changed
+        if any(changed):
+            conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 @functools.lru_cache(maxsize=65_536)
