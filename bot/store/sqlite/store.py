@@ -581,12 +581,7 @@ class SqliteStore:
         # instead of at random (ids are random across a file). Revisions keep their
         # numbers, given above in the order of the changes.
         if created:
-            created.sort(key=itemgetter(0))
-            conn.executemany(
-                "INSERT INTO entries (id, kind, body, body_hash, file_hash, version, retracted,"
-                " updated_at, updated_by) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?)",
-                created,
-            )
+            _insert_entries(conn, created)
             self._project_many(conn, new_entries)
         if log_rows:
             log_rows.sort(key=itemgetter(1))
@@ -798,12 +793,7 @@ class SqliteStore:
             log_rows.append((rev, entry_id, kind.value, actor, at, action, before_text, body,
                              None))
         if created:
-            created.sort(key=itemgetter(0))
-            conn.executemany(
-                "INSERT INTO entries (id, kind, body, body_hash, file_hash, version, retracted,"
-                " updated_at, updated_by) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?)",
-                created,
-            )
+            _insert_entries(conn, created)
             self._index_statements(conn, [p[2] for p in new if p[0][0] is Kind.STATEMENT])
             events = [p[2] for p in new if p[0][0] is Kind.EVENT]
             if events:
@@ -1185,6 +1175,17 @@ class _KindsInMemory:
 
     def close(self) -> None:
         pass
+
+
+def _insert_entries(conn: sqlite3.Connection, created: list[tuple[Any, ...]]) -> None:
+    """New entries (id, kind, body, hash, file hash, at, by), in key order: each B-tree
+    page is then visited once, in sequence, instead of at random."""
+    created.sort(key=itemgetter(0))
+    conn.executemany(
+        "INSERT INTO entries (id, kind, body, body_hash, file_hash, version, retracted,"
+        " updated_at, updated_by) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?)",
+        created,
+    )
 
 
 @contextmanager
