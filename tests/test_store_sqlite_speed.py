@@ -125,3 +125,28 @@ async def test_speaker_tokens_that_collide_never_mix_speakers(tmp_path: Path) ->
         loose = await store.search_statements(StatementQuery(
             speaker_ids=("axb",), words=("words", "nothing"), match_any=True, limit=5))
         assert loose.ids == ["s2"]
+
+
+async def test_one_index_lists_a_speaker_both_ways_without_sorting(tmp_path: Path) -> None:
+    """Migration 0007: newest first is the exact reverse of oldest first, ties included,
+    and SQLite reads both from statement_speaker_chrono with no sort step."""
+    path = tmp_path / "order.sqlite3"
+    days = ["2016-12-08", "2016-12", "2016", "2016-12-08", "2015-01-02", "2016-12-08"]
+    async with SqliteStore(path) as store:
+        await store.apply([Put(Source.model_validate({"id": "src", "title": "T"})),
+                           Put(Speaker.model_validate({"id": "ann", "name": "Ann"}))], "t")
+        await store.apply([Put(_statement(n, "ann", d)) for n, d in enumerate(days)], "t")
+        newest = await store.search_statements(StatementQuery(speaker_ids=("ann",), limit=10))
+        oldest = await store.search_statements(StatementQuery(speaker_ids=("ann",), limit=10,
+                                                              chronological=True))
+    assert newest.ids == list(reversed(oldest.ids)) and len(newest.ids) == len(days)
+    with sqlite3.connect(path) as conn:
+        plain = [r[0] for r in conn.execute(
+            "SELECT id FROM statement_index WHERE speaker_id = 'ann'"
+            " ORDER BY date_start DESC, date_end DESC, id DESC")]
+        assert newest.ids == plain
+        for order in ("date_start, date_end, id", "date_start DESC, date_end DESC, id DESC"):
+            plan = " ".join(r[3] for r in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT s.id FROM statement_index s WHERE 1 AND"
+                f" s.speaker_id IN (?) ORDER BY {order} LIMIT 3", ("ann",)))
+            assert "statement_speaker_chrono" in plan and "TEMP B-TREE" not in plan, plan

@@ -1010,7 +1010,7 @@ class SqliteStore:
             params = [expression, *params]
         else:
             order = ("s.date_start, s.date_end, s.id" if chronological
-                     else "s.date_start DESC, s.date_end DESC, s.id")
+                     else "s.date_start DESC, s.date_end DESC, s.id DESC")  # 0007
             sql = (f"SELECT s.id AS id, NULL AS total FROM {index} s WHERE 1{clause}"
                    f" ORDER BY {order} LIMIT ? OFFSET ?")
             count_sql = f"SELECT count(*) FROM {index} s WHERE 1{clause}"
