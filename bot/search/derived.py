@@ -71,7 +71,6 @@ class DerivedIndex:
         # blocks on it, and writes are ordered without a lock.
         self._thread: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[CatchUp | None] | None = None
-        self._current_at: RevisionHead | None = None
         self._busy_warned = False
         self._retry_at = 0.0
 
