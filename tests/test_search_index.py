@@ -339,3 +339,15 @@ async def test_a_failed_catch_up_is_logged_and_not_retried_at_every_search(
         index._retry_at = 0.0  # the minute has passed
         assert (await _caught_up(index)).rebuilt
         assert await index.search(StatementQuery(words=("aleppo",))) is not None
+
+
+async def test_an_index_of_another_format_is_rebuilt(tmp_path: Path, loaded: SqliteStore) -> None:
+    folder = tmp_path / "index"
+    async with DerivedIndex(loaded, folder) as index:
+        await index.catch_up()
+    state = json.loads((folder / STATE_FILE).read_text())
+    (folder / STATE_FILE).write_text(json.dumps({**state, "format": state["format"] - 1}))
+    async with DerivedIndex(loaded, folder) as index:
+        assert not await index.is_current()  # an older analyser's terms: never used
+        done = await index.catch_up()
+        assert done.rebuilt and await index.is_current()

@@ -119,10 +119,9 @@ class StatementIndex:
             state = IndexState(int(data["store_key"]), int(data["rev"]), int(data["format"]))
         except (OSError, ValueError, KeyError, TypeError):
             return IndexState()
-        if state.format != FORMAT:
-            self.index = self._reset()
-            return IndexState()
-        return state
+        # Another format (an analyser changed): taken as empty, so the keeper rebuilds it;
+        # a schema change is caught earlier, when tantivy refuses to open the folder.
+        return state if state.format == FORMAT else IndexState()
 
     def reread_state(self) -> IndexState:
         """What another process's commits say now; reloads the searcher if they moved."""
@@ -131,11 +130,6 @@ class StatementIndex:
             self.index.reload()
             self.state = state
         return self.state
-
-    def _reset(self) -> tantivy.Index:
-        if self.path is not None:
-            self._clear_folder()
-        return self._open()
 
     def forget(self) -> None:
         self._save_state(IndexState())
