@@ -349,5 +349,8 @@ async def test_an_index_of_another_format_is_rebuilt(tmp_path: Path, loaded: Sql
     (folder / STATE_FILE).write_text(json.dumps({**state, "format": state["format"] - 1}))
     async with DerivedIndex(loaded, folder) as index:
         assert not await index.is_current()  # an older analyser's terms: never used
-        done = await index.catch_up()
+        done = await index.catch_up()  # while the catch-up is_current started waits its turn
         assert done.rebuilt and await index.is_current()
+        background = index.start_catch_up()
+        assert background is not None and await background is not None
+        assert index.maintain  # the two never fought over tantivy's writer lock

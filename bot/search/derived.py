@@ -73,6 +73,7 @@ class DerivedIndex:
         self._task: asyncio.Task[CatchUp | None] | None = None
         self._busy_warned = False
         self._retry_at = 0.0
+        self._one_writer = asyncio.Lock()  # a background catch-up and a caller's, in turn
 
     async def open(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verbatim-index")
@@ -187,6 +188,10 @@ class DerivedIndex:
 
     async def catch_up(self) -> CatchUp:
         """Brings the index to the store's head: replays revisions, or rebuilds."""
+        async with self._one_writer:
+            return await self._catch_up()
+
+    async def _catch_up(self) -> CatchUp:
         started = time.perf_counter()
         index = self.index
         head = await self.store.revision_head()
