@@ -116,52 +116,32 @@ def test_the_wheel_carries_the_bundled_knowledge(tmp_path: Path):
     assert not any(n.startswith("tests/") for n in names)
 
 
-def test_ctrl_c_stops_the_console_cleanly(tmp_path: Path):
+@pytest.mark.parametrize(
+    ("extra_env", "ask", "answered"),
+    [({}, "/who lavrov", "Statements on record"),
+     # The index's catch-up task and thread are stopped too.
+     ({"VERBATIM_SEARCH_INDEX": "on"}, "/quote eastern aleppo", "eastern Aleppo")],
+    ids=["plain", "with-search-index"],
+)
+def test_ctrl_c_stops_the_console_cleanly(tmp_path: Path, extra_env: dict[str, str], ask: str,
+                                          answered: str):
     import signal
 
     script = Path(sys.executable).with_name("verbatim")
     if not script.exists():
         pytest.skip("the verbatim script is not installed in this environment")
     env = {**os.environ, "VERBATIM_DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}",
-           "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([str(script), "console"], cwd=tmp_path, env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().startswith("Verbatim console.")
-        proc.stdin.write("/who lavrov\n")
-        proc.stdin.flush()
-        for line in proc.stdout:
-            if line.startswith("Statements on record"):
-                break
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=20)
-    finally:
-        proc.kill() if proc.poll() is None else None
-    assert proc.returncode == 130
-    assert "Traceback" not in err
-
-
-def test_ctrl_c_stops_the_console_cleanly_while_the_search_index_works(tmp_path: Path):
-    """The index's catch-up task and thread are stopped too: exit 130, no traceback."""
-    import signal
-
-    script = Path(sys.executable).with_name("verbatim")
-    if not script.exists():
-        pytest.skip("the verbatim script is not installed in this environment")
-    env = {**os.environ, "VERBATIM_DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}",
-           "VERBATIM_SEARCH_INDEX": "on", "PYTHONUNBUFFERED": "1"}
+           "PYTHONUNBUFFERED": "1", **extra_env}
     proc = subprocess.Popen([str(script), "console"], cwd=tmp_path, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdin is not None
         assert proc.stdout.readline().startswith("Verbatim console.")
-        proc.stdin.write("/quote eastern aleppo\n")
+        proc.stdin.write(ask + "\n")
         proc.stdin.flush()
         for line in proc.stdout:
-            if "eastern Aleppo" in line:
+            if answered in line:
                 break
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
@@ -169,4 +149,4 @@ def test_ctrl_c_stops_the_console_cleanly_while_the_search_index_works(tmp_path:
         proc.kill() if proc.poll() is None else None
     assert proc.returncode == 130
     assert "Traceback" not in err and "Task was destroyed" not in err
-    assert (tmp_path / "c.sqlite3.index").is_dir()
+    assert (tmp_path / "c.sqlite3.index").is_dir() == bool(extra_env)
