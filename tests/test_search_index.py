@@ -354,3 +354,23 @@ async def test_an_index_of_another_format_is_rebuilt(tmp_path: Path, loaded: Sql
         background = index.start_catch_up()
         assert background is not None and await background is not None
         assert index.maintain  # the two never fought over tantivy's writer lock
+
+
+def test_verbatim_index_says_when_a_running_bot_keeps_the_index(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "v.sqlite3"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VERBATIM_DATABASE_URL", f"sqlite:///{db}")
+    assert _cli(["index"])[0] == 0
+    from bot.search.tantivy_index import StatementIndex
+
+    kept = StatementIndex(tmp_path / "v.sqlite3.index")
+    writer = kept.writer()  # what a running bot holds while it catches up
+    try:
+        code, out, err = _cli(["index", "--rebuild"])
+    finally:
+        writer.wait_merging_threads()
+    assert code == 1 and out == ""
+    assert _cli(["index"])[1].endswith(": already current, 5 statements\n")  # untouched
+    assert err == (f"verbatim: the search index {tmp_path / 'v.sqlite3.index'} is kept by a"
+                   " running bot, which keeps it current; stop that bot to rebuild it here\n")

@@ -143,14 +143,20 @@ async def build_index(settings: Settings, *, rebuild: bool) -> int:
         if index is None:
             _err("verbatim: the search index needs the tantivy package: pip install tantivy")
             return 1
+        where = settings.index_path or "(in memory)"
         try:
             if rebuild:
                 await index.forget()
             result = await index.catch_up()
             count = await index.count()
+        except ValueError as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            _err(f"verbatim: the search index {where} is kept by a running bot, which keeps"
+                 " it current; stop that bot to rebuild it here")
+            return 1
         finally:
             await index.close()
-    where = settings.index_path or "(in memory)"
     if not result.rebuilt and not result.applied:
         print(f"Search index {where}: already current, {count} statements")
     else:

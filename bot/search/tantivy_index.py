@@ -132,7 +132,8 @@ class StatementIndex:
         return self.state
 
     def forget(self) -> None:
-        self._save_state(IndexState())
+        """The next catch-up rebuilds; the state on disk changes only with that commit."""
+        self.state = IndexState()
 
     def _save_state(self, state: IndexState) -> None:
         """Written after the commit it describes: a crash in between leaves a state
