@@ -150,3 +150,15 @@ def test_ctrl_c_stops_the_console_cleanly(tmp_path: Path, extra_env: dict[str, s
     assert proc.returncode == 130
     assert "Traceback" not in err and "Task was destroyed" not in err
     assert (tmp_path / "c.sqlite3.index").is_dir() == bool(extra_env)
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("VERBATIM_SEARCH_INDEX", "bogus",
+     "VERBATIM_SEARCH_INDEX: Input should be 'auto', 'on' or 'off'"),
+    ("VERBATIM_PAGE_SIZE", "99", "VERBATIM_PAGE_SIZE: Input should be less than or equal to 10"),
+    ("TELEGRAM_WEBHOOK_URL", "ftp://x", "TELEGRAM_WEBHOOK_URL: 'ftp://x' is not an http(s) URL"),
+])
+def test_a_bad_setting_is_named_with_what_is_wrong(monkeypatch, capsys, name, value, says):
+    monkeypatch.setenv(name, value)
+    assert main(["ask", "/help"]) == 2
+    assert capsys.readouterr().err == f"verbatim: configuration: {says}\n"

@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -56,6 +57,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _config_problem(error: Any) -> str:
+    """The setting's name as the operator wrote it, then what is wrong with its value."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = str(error["loc"][0]) if error.get("loc") else ""
+    if not field:
+        return message
+    name = field if field.isupper() else f"VERBATIM_{field.upper()}"  # aliases come as written
+    return message if message.startswith(name) else f"{name}: {message}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
@@ -65,8 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
     except ValidationError as exc:
         for error in exc.errors():
-            print(f"verbatim: configuration: {error['msg'].removeprefix('Value error, ')}",
-                  file=sys.stderr)
+            print(f"verbatim: configuration: {_config_problem(error)}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=getattr(logging, settings.log_level.upper(), logging.WARNING),
