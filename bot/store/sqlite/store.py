@@ -597,11 +597,11 @@ class SqliteStore:
     ) -> None:
         """``_project`` for many new, visible entries; statements indexed set-wise."""
         self._index_statements(
-            conn, [_statement_row(e, doc) for e, doc in entries if isinstance(e, Statement)]
+            conn, [_statement_row(e.id, doc) for e, doc in entries if isinstance(e, Statement)]
         )
-        events = [e for e, _ in entries if isinstance(e, Event)]
+        events = [_event_row(e.id, doc) for e, doc in entries if isinstance(e, Event)]
         if events:
-            conn.executemany(_EVENT_INDEX_INSERT, [_event_row(e) for e in events])
+            conn.executemany(_EVENT_INDEX_INSERT, events)
         self._index_names_and_links(
             conn,
             [(e.id, name) for e, _ in entries if isinstance(e, Speaker) for name in e.names()],
@@ -745,17 +745,9 @@ class SqliteStore:
         row: tuple[Any, ...] | None = None
         names: list[tuple[str, str]] = []
         if kind is Kind.STATEMENT:
-            said_on = _day_span(doc["said_on"])
-            translation = doc.get("translation")
-            row = (entry_id, doc["speaker"], doc["said_on"], *said_on,
-                   (doc.get("language") or "").lower() or None, doc["text"],
-                   translation["text"] if translation else "", " ".join(doc.get("topics", ())),
-                   " ".join(p for p in (doc.get("place"), doc.get("occasion")) if p))
+            row = _statement_row(entry_id, doc)
         elif kind is Kind.EVENT:
-            start = _day_span(doc["happened_on"])[0]
-            end = _day_span(doc.get("ended_on") or doc["happened_on"])[1]
-            row = (entry_id, start, end, doc["title"], doc.get("summary") or "",
-                   " ".join(doc.get("topics", ())), doc.get("place") or "")
+            row = _event_row(entry_id, doc)
         elif kind is Kind.SPEAKER:
             names = [(entry_id, name) for name in (doc["name"], *doc.get("aliases", ()))]
         links = [(entry_id, link["type"], link["to"]) for link in doc.get("links", ())]
@@ -883,9 +875,9 @@ class SqliteStore:
         if not visible:
             return
         if isinstance(entry, Statement):
-            conn.execute(_STATEMENT_INDEX_INSERT, _statement_row(entry))
+            conn.execute(_STATEMENT_INDEX_INSERT, _statement_row(entry.id, entry.doc()))
         elif isinstance(entry, Event):
-            conn.execute(_EVENT_INDEX_INSERT, _event_row(entry))
+            conn.execute(_EVENT_INDEX_INSERT, _event_row(entry.id, entry.doc()))
         elif isinstance(entry, Speaker):
             conn.executemany(
                 "INSERT OR IGNORE INTO speaker_names (speaker_id, name) VALUES (?, ?)",
@@ -1213,28 +1205,22 @@ def _day_span(iso: str) -> tuple[str, str]:
     return date.first_day().isoformat(), date.last_day().isoformat()
 
 
-def _statement_row(entry: Statement, doc: dict[str, Any] | None = None) -> tuple[Any, ...]:
-    """The statement's row of ``statement_index``; ``doc`` (its canonical document) saves
-    formatting the date again."""
-    said_on = entry.said_on
-    return (
-        entry.id, entry.speaker, doc["said_on"] if doc is not None else said_on.iso(),
-        said_on.first_day().isoformat(), said_on.last_day().isoformat(),
-        (entry.language or "").lower() or None,
-        entry.text,
-        entry.translation.text if entry.translation else "",
-        " ".join(entry.topics),
-        " ".join(p for p in (entry.place, entry.occasion) if p),
-    )
+def _statement_row(entry_id: str, doc: dict[str, Any]) -> tuple[Any, ...]:
+    """The statement's row of ``statement_index``, from its canonical document: one
+    definition for every write path (a bulk import builds no model)."""
+    translation = doc.get("translation")
+    return (entry_id, doc["speaker"], doc["said_on"], *_day_span(doc["said_on"]),
+            (doc.get("language") or "").lower() or None, doc["text"],
+            translation["text"] if translation else "", " ".join(doc.get("topics", ())),
+            " ".join(p for p in (doc.get("place"), doc.get("occasion")) if p))
 
 
-def _event_row(entry: Event) -> tuple[Any, ...]:
-    end = entry.ended_on or entry.happened_on
-    return (
-        entry.id,
-        entry.happened_on.first_day().isoformat(), end.last_day().isoformat(),
-        entry.title, entry.summary or "", " ".join(entry.topics), entry.place or "",
-    )
+def _event_row(entry_id: str, doc: dict[str, Any]) -> tuple[Any, ...]:
+    """The event's row of ``event_index``, from its canonical document."""
+    start = _day_span(doc["happened_on"])[0]
+    end = _day_span(doc.get("ended_on") or doc["happened_on"])[1]
+    return (entry_id, start, end, doc["title"], doc.get("summary") or "",
+            " ".join(doc.get("topics", ())), doc.get("place") or "")
 
 
 def _last_rev(conn: sqlite3.Connection) -> int:
