@@ -67,6 +67,7 @@ from bot.store.base import (
     WriteResult,
     doc_hash,
 )
+from bot.store.sqlite.bulk import ids_json, insert_rows
 from bot.store.sqlite.curation import SqliteCuration
 from bot.store.sqlite.fts import match_expression, quote_token
 from bot.store.sqlite.migrate import migrate
@@ -338,12 +339,16 @@ class SqliteStore:
 
     async def entries(self, kind: Kind) -> AsyncIterator[Stored]:
         """Every entry of a kind, retracted ones included, in id order (for export)."""
+        # Statements are read in id order through the id index; the other kinds through
+        # entries_kind, which holds no statement (0008): SQLite uses a partial index
+        # only when the query repeats its condition.
+        sql = ("SELECT * FROM entries WHERE kind = ? AND id > ? ORDER BY id LIMIT 1000"
+               if kind is Kind.STATEMENT else
+               "SELECT * FROM entries WHERE kind = ? AND kind <> 'statement' AND id > ?"
+               " ORDER BY id LIMIT 1000")
         last = ""
         while True:
-            rows = await self._fetchall(
-                "SELECT * FROM entries WHERE kind = ? AND id > ? ORDER BY id LIMIT 1000",
-                (kind.value, last),
-            )
+            rows = await self._fetchall(sql, (kind.value, last))
             if not rows:
                 return
             for row in rows:
@@ -532,7 +537,7 @@ class SqliteStore:
         rollback), the same rows and revisions (numbered in the order of the
         changes), but: the existing rows fetched in chunks rather than one
         SELECT each; each document serialised and hashed once; entries,
-        revisions, names and links written with ``executemany``; and new
+        revisions, names and links written with one statement each (``bulk``); and new
         statements put into the full-text index and the speaker counts with
         one INSERT ... SELECT each (migration 0005) instead of a trigger a row.
         Updates of existing entries, rare in a bulk write, go row by row.
@@ -583,13 +588,8 @@ class SqliteStore:
         if created:
             _insert_entries(conn, created)
             self._project_many(conn, new_entries)
-        if log_rows:
-            log_rows.sort(key=itemgetter(1))
-            conn.executemany(
-                "INSERT INTO revisions (rev, entry_id, kind, actor, at, action, before, after,"
-                " reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                log_rows,
-            )
+        log_rows.sort(key=itemgetter(1))
+        insert_rows(conn, _REVISIONS_HEAD, log_rows)
         return revisions
 
     def _project_many(
@@ -600,8 +600,7 @@ class SqliteStore:
             conn, [_statement_row(e.id, doc) for e, doc in entries if isinstance(e, Statement)]
         )
         events = [_event_row(e.id, doc) for e, doc in entries if isinstance(e, Event)]
-        if events:
-            conn.executemany(_EVENT_INDEX_INSERT, events)
+        insert_rows(conn, _EVENT_INDEX_HEAD, events)
         self._index_names_and_links(
             conn,
             [(e.id, name) for e, _ in entries if isinstance(e, Speaker) for name in e.names()],
@@ -621,7 +620,7 @@ class SqliteStore:
         # The triggers stand aside while this row exists (0005); never committed.
         conn.execute("INSERT INTO meta (key, value) VALUES ('bulk_index', 1)")
         try:
-            conn.executemany(_STATEMENT_INDEX_INSERT, statements)
+            insert_rows(conn, _STATEMENT_INDEX_HEAD, statements)
         finally:
             conn.execute("DELETE FROM meta WHERE key = 'bulk_index'")
         span = (first, first + len(statements))
@@ -646,16 +645,9 @@ class SqliteStore:
         links: list[tuple[str, str, str]],
     ) -> None:
         """Speaker names and links of new entries, in key order (each page visited once)."""
-        if names:
-            conn.executemany(
-                "INSERT OR IGNORE INTO speaker_names (speaker_id, name) VALUES (?, ?)",
-                sorted(names),
-            )
-        if links:
-            conn.executemany(
-                "INSERT OR IGNORE INTO links (source, type, target) VALUES (?, ?, ?)",
-                sorted(links),
-            )
+        insert_rows(conn, "INSERT OR IGNORE INTO speaker_names (speaker_id, name)",
+                    sorted(names))
+        insert_rows(conn, "INSERT OR IGNORE INTO links (source, type, target)", sorted(links))
 
     # -- streamed bulk writes (the importer) -----------------------------------
 
@@ -672,7 +664,8 @@ class SqliteStore:
             rows = conn.execute(
                 "SELECT id, coalesce(json_extract(body, '$.url'), ''),"
                 " json_extract(body, '$.title'), coalesce(json_extract(body, '$.publisher'), '')"
-                " FROM entries WHERE kind = 'source' ORDER BY id").fetchall()
+                " FROM entries WHERE kind = 'source' AND kind <> 'statement' ORDER BY id"
+            ).fetchall()
             return [(row[0], row[1], row[2], row[3]) for row in rows]
 
         sources = await self._on_reader(run)
@@ -787,18 +780,11 @@ class SqliteStore:
         if created:
             _insert_entries(conn, created)
             self._index_statements(conn, [p[2] for p in new if p[0][0] is Kind.STATEMENT])
-            events = [p[2] for p in new if p[0][0] is Kind.EVENT]
-            if events:
-                conn.executemany(_EVENT_INDEX_INSERT, events)
+            insert_rows(conn, _EVENT_INDEX_HEAD, [p[2] for p in new if p[0][0] is Kind.EVENT])
             self._index_names_and_links(
                 conn, [name for p in new for name in p[3]], [link for p in new for link in p[4]]
             )
-        if log_rows:
-            conn.executemany(
-                "INSERT INTO revisions (rev, entry_id, kind, actor, at, action, before, after,"
-                " reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                log_rows,
-            )
+        insert_rows(conn, _REVISIONS_HEAD, log_rows)
         return rev, len(log_rows)
 
     def _set_retracted(
@@ -1103,14 +1089,17 @@ def _document(row: sqlite3.Row) -> SearchDocument:
     )
 
 
-_STATEMENT_INDEX_INSERT = (
+_STATEMENT_INDEX_HEAD = (
     "INSERT INTO statement_index (id, speaker_id, said_on, date_start, date_end,"
     " language, body_text, translation, topics, context)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_EVENT_INDEX_INSERT = (
+_STATEMENT_INDEX_INSERT = f"{_STATEMENT_INDEX_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_EVENT_INDEX_HEAD = (
     "INSERT INTO event_index (id, date_start, date_end, title, summary, topics, place)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_EVENT_INDEX_INSERT = f"{_EVENT_INDEX_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?)"
+_REVISIONS_HEAD = (
+    "INSERT INTO revisions (rev, entry_id, kind, actor, at, action, before, after, reason)"
 )
 
 
@@ -1173,11 +1162,9 @@ def _insert_entries(conn: sqlite3.Connection, created: list[tuple[Any, ...]]) ->
     """New entries (id, kind, body, hash, file hash, at, by), in key order: each B-tree
     page is then visited once, in sequence, instead of at random."""
     created.sort(key=itemgetter(0))
-    conn.executemany(
-        "INSERT INTO entries (id, kind, body, body_hash, file_hash, version, retracted,"
-        " updated_at, updated_by) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?)",
-        created,
-    )
+    insert_rows(conn, "INSERT INTO entries (id, kind, body, body_hash, file_hash,"
+                " updated_at, updated_by, version, retracted)",
+                [(*row, 1, 0) for row in created])
 
 
 @contextmanager
@@ -1239,9 +1226,7 @@ def speaker_token(speaker_id: str) -> str:
 
 def _rows_by_id(conn: sqlite3.Connection, columns: str, ids: Sequence[str]) -> list[sqlite3.Row]:
     """Rows of ``entries`` for many ids, chunked under the bound-parameter limit."""
-    rows: list[sqlite3.Row] = []
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        rows += conn.execute(f"SELECT {columns} FROM entries WHERE id IN ({marks})",
-                             list(chunk)).fetchall()
+    rows: list[sqlite3.Row] = conn.execute(
+        f"SELECT {columns} FROM entries WHERE id IN (SELECT value FROM json_each(?))",
+        (ids_json(ids),)).fetchall()
     return rows
