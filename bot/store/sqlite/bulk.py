@@ -10,7 +10,8 @@ GIL released for all of it (docs/performance.md).
 
 The values come back exactly: Python's JSON encoder escapes only what JSON
 requires, and SQLite's ``json_extract`` returns the very string, integer or
-NULL that was encoded. ``tests/test_store_bulk.py`` checks this on text of
+NULL that was encoded, except that it ends a string at a NUL character:
+rows with one go in with ``executemany``. ``tests/test_store_bulk.py`` checks this on text of
 every kind against ``executemany``.
 """
 
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 _ROWS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_NUL = "\\u0000"  # how the encoder writes a NUL character
 
 
 def insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -33,12 +35,22 @@ def insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any
     if not rows:
         return
     width = len(rows[0])
+    payload = _ROWS_JSON.encode(rows)
+    if _NUL in payload:
+        # SQLite's JSON functions end a string at an escaped NUL; such text (or text
+        # that merely spells the escape) goes in row by row, exactly.
+        marks = ", ".join("?" * width)
+        conn.executemany(f"{head} VALUES ({marks})", rows)
+        return
     values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(width))
     # json_each walks the array in order: the rows go in as given.
-    conn.execute(f"{head} SELECT {values} FROM json_each(?)", (_ROWS_JSON.encode(rows),))
+    conn.execute(f"{head} SELECT {values} FROM json_each(?)", (payload,))
 
 
 def ids_json(ids: Sequence[str]) -> str:
     """Ids as one parameter, for ``... IN (SELECT value FROM json_each(?))``: one query
-    however many ids, instead of one a few hundred (the bound-parameter limit)."""
-    return _ROWS_JSON.encode(list(ids))
+    however many ids, instead of one a few hundred (the bound-parameter limit).
+
+    An id with a NUL character cannot be sent this way (see above) and is left
+    out: ids are slugs (``bot.model.entries.SLUG_RE``), so no such id is on record."""
+    return _ROWS_JSON.encode([i for i in ids if "\x00" not in i])

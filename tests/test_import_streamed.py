@@ -1,0 +1,171 @@
+"""The streamed write of new rows: the same store and report as the careful way.
+
+An import of nothing but new entries is written chunk by chunk while the
+rest of the batch is still being checked, in one transaction that commits
+only when every row and reference passed. These tests force many small
+chunks, then compare with the careful way (everything checked and planned
+before the first write) on the same input, and break the batch late, after
+chunks were written, to see the whole transaction go.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.generate import generate
+from bot.store.sqlite import SqliteStore
+from bot.transfer import importer
+from bot.transfer.importer import ImportOptions, ImportReport, import_paths
+from bot.transfer.report import report_text
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importer, "WRITE_CHUNK", 50)
+
+
+@pytest.fixture
+def streamed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many imports went all the way through the streamed write."""
+    done: list[int] = []
+    original = importer._Streamed.report_written
+
+    def counted(self: importer._Streamed, report: ImportReport) -> None:
+        done.append(len(self.checker.rows))
+        original(self, report)
+
+    monkeypatch.setattr(importer._Streamed, "report_written", counted)
+    return done
+
+
+async def _import(store: SqliteStore, paths: list[Path], **options: Any) -> ImportReport:
+    return await import_paths(store, paths, ImportOptions(**options), actor="test:import")
+
+
+async def _tables(store: SqliteStore) -> dict[str, list[tuple[Any, ...]]]:
+    """What the store holds, without the numbering that depends on write order (rowids,
+    revision numbers)."""
+    queries = {
+        "entries": "SELECT id, kind, body, body_hash, version, retracted FROM entries",
+        "statements": "SELECT id, speaker_id, said_on, date_start, date_end, language,"
+                      " body_text, translation, topics, context FROM statement_index",
+        "events": "SELECT id, date_start, date_end, title, summary, topics, place"
+                  " FROM event_index",
+        "counts": "SELECT * FROM statement_counts",
+        "names": "SELECT * FROM speaker_names",
+        "links": "SELECT * FROM links",
+        "revisions": "SELECT entry_id, kind, actor, action, before, after, reason"
+                     " FROM revisions",
+        "fts": "SELECT s.id FROM statement_fts f JOIN statement_index s ON s.rowid = f.rowid"
+               " WHERE statement_fts MATCH 'the OR government'",
+    }
+    return {name: sorted(tuple(row) for row in await store._fetchall(sql))
+            for name, sql in queries.items()}
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The benchmark's synthetic archive at 600 statements: speakers with Cyrillic
+    aliases, sources, events, links between statements; every kind in one batch."""
+    out = tmp_path_factory.mktemp("archive")
+    manifest = generate(600, out)
+    return [Path(p) for p in manifest.files]
+
+
+async def test_a_whole_archive_streams_and_matches_the_careful_way(
+    tmp_path: Path, archive: list[Path], streamed: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with SqliteStore(tmp_path / "streamed.sqlite3") as store:
+        fast = await _import(store, archive)
+        fast_tables = await _tables(store)
+    assert streamed and streamed[0] > 600  # all of it went the streamed way, in many chunks
+    monkeypatch.setattr(importer, "_may_stream", lambda *_args: False)  # the careful way
+    async with SqliteStore(tmp_path / "careful.sqlite3") as store:
+        careful = await _import(store, archive)
+        careful_tables = await _tables(store)
+
+    assert len(streamed) == 1
+    assert report_text(fast) == report_text(careful)
+    assert fast.added == careful.added and fast.kinds == careful.kinds
+    for name, rows in careful_tables.items():
+        assert rows and fast_tables[name] == rows, name
+
+
+async def test_a_bad_row_after_written_chunks_leaves_nothing(
+    tmp_path: Path, archive: list[Path], streamed: list[int]
+) -> None:
+    async with SqliteStore(tmp_path / "store.sqlite3") as store:
+        await _import(store, archive[:3])  # speakers, sources, events
+        before = await _tables(store)
+        streamed.clear()
+        rows = _lines(archive[3])[:400]
+        rows[350] = {**rows[350], "said_on": "2016-13-45"}
+        bad = _write(tmp_path / "bad.jsonl", rows)
+
+        report = await _import(store, [bad])
+
+        assert not report.written and report.blocked
+        assert [(e.origin.line, e.field) for e in report.rejected] == [(351, "said_on")]
+        assert await _tables(store) == before  # the chunks written before it are gone
+        assert not streamed
+
+        # With --skip-invalid, the other 399 rows go in once, with one revision each.
+        report = await _import(store, [bad], skip_invalid=True)
+        assert report.written and len(report.added) == 399
+        after = await _tables(store)
+        assert len(after["entries"]) == len(before["entries"]) + 399
+        assert len(after["revisions"]) == len(before["revisions"]) + 399
+
+
+async def test_a_row_already_on_record_is_found_late_and_counted_unchanged(
+    tmp_path: Path, archive: list[Path], streamed: list[int]
+) -> None:
+    async with SqliteStore(tmp_path / "store.sqlite3") as store:
+        await _import(store, archive[:3])
+        rows = _lines(archive[3])
+        # A statement without an id: its id is derived from speaker, date and text, so
+        # when it comes again, last, it is known to be on record only once checked,
+        # after the 299 rows before it were written.
+        again = {k: v for k, v in rows[0].items() if k != "id"}
+        await _import(store, [_write(tmp_path / "first.jsonl", [again])])
+        mixed = _write(tmp_path / "mixed.jsonl", [*rows[1:300], again])
+        streamed.clear()
+
+        report = await _import(store, [mixed])
+
+        assert not streamed
+        assert report_text(report).splitlines()[0].startswith(
+            "299 added, 0 changed, 1 unchanged, 0 rejected")
+        tables = await _tables(store)
+        assert len([r for r in tables["revisions"] if r[1] == "statement"]) == 300
+
+
+async def test_a_link_to_nothing_is_found_at_the_end_and_nothing_is_written(
+    tmp_path: Path, archive: list[Path], streamed: list[int]
+) -> None:
+    async with SqliteStore(tmp_path / "store.sqlite3") as store:
+        await _import(store, archive[:3])
+        before = await _tables(store)
+        streamed.clear()
+        rows = _lines(archive[3])[:200]
+        rows[10] = {**rows[10], "links": [{"type": "clarifies", "to": "no-such-statement"}]}
+        report = await _import(store, [_write(tmp_path / "links.jsonl", rows)])
+
+        assert not streamed and not report.written
+        assert [(e.origin.line, e.field, e.message) for e in report.rejected] == [
+            (11, "links (clarifies)", "no statement or event with id 'no-such-statement'")]
+        assert await _tables(store) == before
