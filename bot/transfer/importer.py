@@ -1,7 +1,9 @@
 """The importer: files in, one transaction out, and a report of every row.
 
-Everything is read, resolved and validated before anything is written; then
-the whole batch goes to the store in one transaction. So a bad row never
+Every row is read, resolved and validated, and every reference checked,
+before the batch's one transaction commits. A batch of new entries is
+written while it is being checked, inside that transaction; any other
+batch is checked and planned first, then written. So a bad row never
 half-imports its batch: by default any rejection stops the import and
 nothing is written; with ``skip_invalid`` the valid rows are written
 together and the rejected ones are listed with their lines.
@@ -280,9 +282,15 @@ async def _check_and_write(
     actor: str,
     progress: bool,
 ) -> ImportReport:
+    """Stream a batch of new rows (see "the streamed write"); otherwise, or when the
+    stream finds otherwise, check everything, plan, then write.
+
+    Checking is pure Python, seconds for a large file: it runs off the event
+    loop either way, so a bot importing a curator's upload keeps answering
+    everyone else meanwhile."""
     checker = await asyncio.to_thread(_Checker, resolver, read, report)
     records = iter(_progress(checker.records, progress, "Checking"))
-    if _may_stream(read, options, checker):
+    if await asyncio.to_thread(_may_stream, read, options, checker):
         streamed = _Streamed(checker, records)
         try:
             await store.put_documents(streamed.chunks(), actor)
@@ -291,8 +299,6 @@ async def _check_and_write(
         else:
             streamed.report_written(report)
             return report
-    # Checking is pure Python, seconds for a large file: off the event loop, so a
-    # bot importing a curator's upload keeps answering everyone else meanwhile.
     rows, made = await asyncio.to_thread(checker.finish, records)
     puts = await _plan(store, rows, made, resolver.store_kinds, report)
     report.rejected.sort(key=_place(read))
