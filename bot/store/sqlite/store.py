@@ -67,7 +67,7 @@ from bot.store.base import (
     WriteResult,
     doc_hash,
 )
-from bot.store.sqlite.bulk import ids_json, insert_rows
+from bot.store.sqlite.bulk import ids_json, insert_rows, rows_json
 from bot.store.sqlite.curation import SqliteCuration
 from bot.store.sqlite.fts import match_expression, quote_token
 from bot.store.sqlite.migrate import migrate
@@ -755,28 +755,29 @@ class SqliteStore:
         ids = [p[0][1] for p in prepared]
         existing = {row["id"]: row for row in _rows_by_id(conn, "*", ids)}
         created: list[tuple[Any, ...]] = []
+        created_revs: list[tuple[int, str]] = []
         log_rows: list[tuple[Any, ...]] = []
         new: list[tuple[Any, ...]] = []
         for item in prepared:
             (kind, entry_id, body, expected), new_hash = item[0], item[1]
             row = existing.get(entry_id)
+            rev += 1
             if row is None:
                 if expected is not None:
                     raise NotFound(f"no entry with id {entry_id!r}")
                 created.append((entry_id, kind.value, body, new_hash, None, at, actor))
+                created_revs.append((rev, entry_id))
                 new.append(item)
-                action, before_text = "create", None
-            else:
-                # Rare in a bulk write: checked and updated through the model, as by _put.
-                change = Put(entry_from_doc(kind, json.loads(body)), expected_version=expected)
-                self._check_put(row, change)
-                if row["body_hash"] == new_hash:
-                    continue
-                self._update(conn, change, row, body, new_hash, not row["retracted"], actor, at)
-                action, before_text = "update", _dump(json.loads(row["body"]))
-            rev += 1
-            log_rows.append((rev, entry_id, kind.value, actor, at, action, before_text, body,
-                             None))
+                continue
+            # Rare in a bulk write: checked and updated through the model, as by _put.
+            change = Put(entry_from_doc(kind, json.loads(body)), expected_version=expected)
+            self._check_put(row, change)
+            if row["body_hash"] == new_hash:
+                rev -= 1
+                continue
+            self._update(conn, change, row, body, new_hash, not row["retracted"], actor, at)
+            log_rows.append((rev, entry_id, kind.value, actor, at, "update",
+                             _dump(json.loads(row["body"])), body, None))
         if created:
             _insert_entries(conn, created)
             self._index_statements(conn, [p[2] for p in new if p[0][0] is Kind.STATEMENT])
@@ -784,8 +785,18 @@ class SqliteStore:
             self._index_names_and_links(
                 conn, [name for p in new for name in p[3]], [link for p in new for link in p[4]]
             )
+        if created_revs:
+            # A creation's revision holds the document just written: taken from
+            # `entries` in SQL rather than sent a second time (one 100,000-statement
+            # import into 1M: ~2 s less of the writer's SQL; docs/performance.md).
+            conn.execute(
+                f"{_REVISIONS_HEAD} SELECT json_extract(j.value, '$[0]'), e.id, e.kind, ?, ?,"
+                " 'create', NULL, e.body, NULL FROM json_each(?) j"
+                " CROSS JOIN entries e ON e.id = json_extract(j.value, '$[1]')",
+                (actor, at, rows_json(created_revs)),
+            )
         insert_rows(conn, _REVISIONS_HEAD, log_rows)
-        return rev, len(log_rows)
+        return rev, len(created_revs) + len(log_rows)
 
     def _set_retracted(
         self,
