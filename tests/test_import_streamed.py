@@ -169,3 +169,13 @@ async def test_a_link_to_nothing_is_found_at_the_end_and_nothing_is_written(
         assert [(e.origin.line, e.field, e.message) for e in report.rejected] == [
             (11, "links (clarifies)", "no statement or event with id 'no-such-statement'")]
         assert await _tables(store) == before
+
+
+async def test_an_empty_file_writes_nothing(tmp_path: Path, streamed: list[int]) -> None:
+    async with SqliteStore(tmp_path / "store.sqlite3") as store:
+        generation = await store.generation()
+        report = await _import(store, [_write(tmp_path / "empty.jsonl", [])])
+
+        assert not report.written and not streamed
+        assert report_text(report) == "0 added, 0 changed, 0 unchanged, 0 rejected"
+        assert await store.generation() == generation

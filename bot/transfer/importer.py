@@ -394,8 +394,9 @@ class _Abandon(Exception):
 
 
 def _may_stream(read: ReadResult, options: ImportOptions, checker: _Checker) -> bool:
-    """Only a write that can succeed is streamed: no rejected line, no given id on record."""
-    if options.dry_run or read.errors or checker.report.rejected:
+    """Only a write that can succeed is streamed: rows to write, no rejected line, no
+    given id on record."""
+    if options.dry_run or read.errors or checker.report.rejected or not checker.records:
         return False
     kinds = checker.resolver.store_kinds
     return not any(isinstance(r.given_id, str) and r.given_id in kinds for r in checker.records)

@@ -11,8 +11,8 @@ GIL released for all of it (docs/performance.md).
 The values come back exactly: Python's JSON encoder escapes only what JSON
 requires, and SQLite's ``json_extract`` returns the very string, integer or
 NULL that was encoded, except that it ends a string at a NUL character:
-rows with one go in with ``executemany``. ``tests/test_store_bulk.py`` checks this on text of
-every kind against ``executemany``.
+rows with one go in with ``executemany``. ``tests/test_store_bulk.py``
+checks this on text of every kind against ``executemany``.
 """
 
 from __future__ import annotations

@@ -761,11 +761,11 @@ class SqliteStore:
         for item in prepared:
             (kind, entry_id, body, expected), new_hash = item[0], item[1]
             row = existing.get(entry_id)
-            rev += 1
             if row is None:
                 if expected is not None:
                     raise NotFound(f"no entry with id {entry_id!r}")
                 created.append((entry_id, kind.value, body, new_hash, None, at, actor))
+                rev += 1
                 created_revs.append((rev, entry_id))
                 new.append(item)
                 continue
@@ -773,9 +773,9 @@ class SqliteStore:
             change = Put(entry_from_doc(kind, json.loads(body)), expected_version=expected)
             self._check_put(row, change)
             if row["body_hash"] == new_hash:
-                rev -= 1
                 continue
             self._update(conn, change, row, body, new_hash, not row["retracted"], actor, at)
+            rev += 1
             log_rows.append((rev, entry_id, kind.value, actor, at, "update",
                              _dump(json.loads(row["body"])), body, None))
         if created:
@@ -1236,7 +1236,7 @@ def speaker_token(speaker_id: str) -> str:
 
 
 def _rows_by_id(conn: sqlite3.Connection, columns: str, ids: Sequence[str]) -> list[sqlite3.Row]:
-    """Rows of ``entries`` for many ids, chunked under the bound-parameter limit."""
+    """Rows of ``entries`` for many ids, in one query (the ids as one JSON parameter)."""
     rows: list[sqlite3.Row] = conn.execute(
         f"SELECT {columns} FROM entries WHERE id IN (SELECT value FROM json_each(?))",
         (ids_json(ids),)).fetchall()
