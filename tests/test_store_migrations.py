@@ -76,6 +76,11 @@ async def test_schema_7_store_upgrades_with_every_entry_and_revision(
         assert "WITHOUT ROWID" not in sql
         assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations()[-1][0]
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # 0009: new terms are written out in 16 MB runs, and the index still matches
+        # its rows (FTS5's own check raises if it does not).
+        assert conn.execute("SELECT v FROM statement_fts_config WHERE k = 'hashsize'"
+                            ).fetchone() == (16 * 1024 * 1024,)
+        conn.execute("INSERT INTO statement_fts (statement_fts) VALUES ('integrity-check')")
 
 
 def _kinds() -> list[Kind]:
