@@ -211,6 +211,9 @@ class KindLookup(Protocol):
     def get(self, entry_id: str) -> Kind | None: ...
     def __contains__(self, entry_id: str) -> bool: ...
     def prefetch(self, ids: Iterable[str]) -> None: ...
+    def sources(self) -> list[tuple[str, str, str, str]]:
+        """Each source's id, URL (or ""), title and publisher (or ""), in id order."""
+        ...
     def close(self) -> None: ...
 
 
@@ -265,9 +268,9 @@ class Store(Protocol):
 
     # Bulk import (bot.transfer.importer): an import of 100,000 rows is held as
     # JSON text and written in chunks, within one transaction.
-    async def import_state(self) -> tuple[KindLookup, list[tuple[str, str, str, str]]]:
-        """The kinds of ids on record (looked up on demand: close it after), and each
-        source's id, URL, title and publisher."""
+    async def import_state(self) -> KindLookup:
+        """The kinds of ids on record, and their sources' keys (looked up on demand:
+        close it after)."""
         ...
     async def entry_heads(self, ids: Sequence[str]) -> dict[str, tuple[Kind, str]]:
         """The kind and body hash of each of ``ids`` on record, retracted ones included."""

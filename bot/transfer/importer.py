@@ -29,7 +29,7 @@ from bot.knowledge.loader import (
 from bot.model.dates import DateError, PartialDate
 from bot.model.entries import Entry, Event, Kind, Source, Speaker, Statement
 from bot.model.problems import reference_problem, with_article
-from bot.search.names import SpeakerIndex, fold
+from bot.search.names import SpeakerIndex
 from bot.store.base import KindLookup, Store, Stored, doc_hash
 from bot.transfer.records import (
     ColumnMapping,
@@ -41,7 +41,7 @@ from bot.transfer.records import (
     read_table,
     read_yaml,
 )
-from bot.transfer.resolve import ResolveError, Resolver, statement_id
+from bot.transfer.resolve import ResolveError, Resolver, SourceKeys, statement_id
 
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -120,17 +120,10 @@ def read_bytes(data: bytes, label: str, fmt: str, mapping: ColumnMapping) -> Rea
 
 
 async def _resolver(store: Store) -> Resolver:
-    """A resolver that knows the store's ids and sources, read without building a model."""
-    kinds, sources = await store.import_state()
-    by_url: dict[str, str] = {}
-    by_title: dict[tuple[str, str], str] = {}
-    for source_id, url, title, publisher in sources:  # in id order, as before
-        if url:
-            by_url.setdefault(url, source_id)
-        by_title.setdefault((fold(title), fold(publisher)), source_id)
+    """A resolver that knows the store's ids, and reads its sources only if rows need them."""
+    kinds = await store.import_state()
     index = await asyncio.to_thread(SpeakerIndex, await store.speaker_names())
-    return Resolver(store_kinds=kinds, speakers=index, sources_by_url=by_url,
-                    sources_by_title=by_title)
+    return Resolver(store_kinds=kinds, speakers=index, source_keys=SourceKeys(kinds.sources))
 
 
 _DATES: dict[str, PartialDate] = {}

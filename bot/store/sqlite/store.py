@@ -651,28 +651,16 @@ class SqliteStore:
 
     # -- streamed bulk writes (the importer) -----------------------------------
 
-    async def import_state(self) -> tuple[KindLookup, list[tuple[str, str, str, str]]]:
-        """What an importer resolves against: the kinds of ids on record (looked up on
-        demand), and each source's id, URL, title and publisher.
-
-        Sources are read from three JSON fields without parsing any document
-        into a model: at 1M statements the store holds 100,000 sources, and
-        building a model of each cost seconds an import.
-        """
-
-        def run(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
-            rows = conn.execute(
-                "SELECT id, coalesce(json_extract(body, '$.url'), ''),"
-                " json_extract(body, '$.title'), coalesce(json_extract(body, '$.publisher'), '')"
-                " FROM entries WHERE kind = 'source' AND kind <> 'statement' ORDER BY id"
-            ).fetchall()
-            return [(row[0], row[1], row[2], row[3]) for row in rows]
-
-        sources = await self._on_reader(run)
+    async def import_state(self) -> KindLookup:
+        """What an importer resolves against: the kinds of ids on record, and (read
+        only when a row gives a source inline) each source's id, URL, title and
+        publisher."""
         if self.path == ":memory:":  # no second connection to such a database: read it all
             rows = await self._fetchall("SELECT id, kind FROM entries")
-            return _KindsInMemory({row[0]: Kind(row[1]) for row in rows}), sources
-        return await asyncio.to_thread(_KindsOnDisk, self.path), sources
+            sources = await self._fetchall(_SOURCE_KEYS)
+            return _KindsInMemory({row[0]: Kind(row[1]) for row in rows},
+                                  [(row[0], row[1], row[2], row[3]) for row in sources])
+        return await asyncio.to_thread(_KindsOnDisk, self.path)
 
     async def entry_heads(self, ids: Sequence[str]) -> dict[str, tuple[Kind, str]]:
         """The kind and ``body_hash`` of each of ``ids`` on record, retracted ones included:
@@ -1114,6 +1102,15 @@ _REVISIONS_HEAD = (
 )
 
 
+# Each source's id, URL, title and publisher, for an import that gives sources
+# inline: read from three JSON fields without building a model of any document.
+_SOURCE_KEYS = (
+    "SELECT id, coalesce(json_extract(body, '$.url'), ''), json_extract(body, '$.title'),"
+    " coalesce(json_extract(body, '$.publisher'), '')"
+    " FROM entries WHERE kind = 'source' AND kind <> 'statement' ORDER BY id"
+)
+
+
 class _KindsOnDisk:
     """``KindLookup`` on a read-only connection of its own, remembering what it read.
 
@@ -1163,13 +1160,22 @@ class _KindsOnDisk:
             self._known.clear()  # the next import of such a size asks again: correct either way
         self._known.update(found)
 
+    def sources(self) -> list[tuple[str, str, str, str]]:
+        rows = self._conn.execute(_SOURCE_KEYS).fetchall()
+        return [(row[0], row[1], row[2], row[3]) for row in rows]
+
     def close(self) -> None:
         self._conn.close()
 
 
 class _KindsInMemory:
-    def __init__(self, kinds: dict[str, Kind]) -> None:
+    def __init__(self, kinds: dict[str, Kind], sources: list[tuple[str, str, str, str]]
+                 ) -> None:
         self._kinds = kinds
+        self._sources = sources
+
+    def sources(self) -> list[tuple[str, str, str, str]]:
+        return self._sources
 
     def get(self, entry_id: str) -> Kind | None:
         return self._kinds.get(entry_id)
