@@ -185,6 +185,46 @@ async def test_text_is_kept_verbatim_even_with_unicode_line_separators(store, tm
     assert (await get(store, "sep")).text == words
 
 
+async def test_a_file_with_a_bom_and_crlf_lines_is_read_again_exactly(store, tmp_path):
+    # Lines are read a second time from the file when checked (only their place is
+    # held): the BOM of the first and the CR of each must not reach the text.
+    rows = [statement("Ünïcode first.", id="bom-1"), statement("Second.\r", id="bom-2")]
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(
+        json.dumps(r, ensure_ascii=False) + "\r\n" for r in rows).encode("utf-8"))
+
+    report = await import_paths(store, [path], ImportOptions(), actor="test:import")
+
+    assert not report.rejected and report.written
+    assert (await get(store, "bom-1")).text == "Ünïcode first."
+    assert (await get(store, "bom-2")).text == "Second.\r"
+
+
+async def test_a_line_edited_during_the_import_is_rejected_and_nothing_is_written(
+    store, tmp_path
+):
+    from bot.transfer.importer import import_records
+    from bot.transfer.records import read_jsonl_file
+
+    path = tmp_path / "moving.jsonl"
+    path.write_text(jsonl(statement(id="first"), statement("Two.", id="second")),
+                    encoding="utf-8")
+    read = read_jsonl_file(path, str(path))
+    before = await snapshot(store)
+    # Someone rewrites the second line (same length) after it was read, before it is checked.
+    path.write_text(jsonl(statement(id="first"), statement("Owt.", id="second")),
+                    encoding="utf-8")
+    try:
+        report = await import_records(store, read, ImportOptions(), actor="test:import")
+    finally:
+        read.close()
+
+    text = report_text(report)
+    assert f"{path}:2: this line changed while the file was being imported" in text
+    assert not report.written
+    assert await snapshot(store) == before
+
+
 # --------------------------------------------------------------------------- rejections
 
 

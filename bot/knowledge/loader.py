@@ -30,9 +30,12 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Origin:
-    """Where an entry was read: shown in every error about it."""
+    """Where an entry was read: shown in every error about it.
+
+    An import holds one for each of its rows: without a ``__dict__`` each
+    is ~100 bytes smaller (10 MB a 100,000-row file)."""
 
     path: str
     line: int = 0

@@ -33,6 +33,7 @@ from bot.search.names import SpeakerIndex
 from bot.store.base import KindLookup, Store, Stored, doc_hash
 from bot.transfer.records import (
     ColumnMapping,
+    FileChanged,
     JsonLine,
     RawRecord,
     ReadResult,
@@ -256,10 +257,34 @@ async def _import_records(
     actor: str,
     progress: bool,
 ) -> ImportReport:
+    """Stream a batch of new rows (see "the streamed write"); otherwise, or when the
+    stream finds otherwise, check everything, plan, then write.
+
+    Checking is pure Python, seconds for a large file: it runs off the event
+    loop either way, so a bot importing a curator's upload keeps answering
+    everyone else meanwhile."""
     report = ImportReport(rejected=list(read.errors), dry_run=options.dry_run)
     resolver = await _resolver(store)
     try:
-        return await _check_and_write(store, resolver, read, options, report, actor=actor,
+        checker = await asyncio.to_thread(_Checker, resolver, read, report)
+        if await asyncio.to_thread(_may_stream, read, options, checker):
+            checker.keep_records = True  # to check them again if the stream is abandoned
+            streamed = _Streamed(checker, iter(_progress(checker.records, progress,
+                                                         "Checking")))
+            try:
+                await store.put_documents(streamed.chunks(), actor)
+            except _Abandon:
+                # Rolled back: nothing of the batch is written. The rows let go of
+                # their documents once written, so the careful way checks the
+                # records again, from the start, with a resolver of its own.
+                resolver.store_kinds.close()
+                report = ImportReport(rejected=list(read.errors), dry_run=options.dry_run)
+                resolver = await _resolver(store)
+                checker = await asyncio.to_thread(_Checker, resolver, read, report)
+            else:
+                streamed.report_written(report)
+                return report
+        return await _check_and_write(store, checker, read, options, report, actor=actor,
                                       progress=progress)
     finally:
         resolver.store_kinds.close()
@@ -267,7 +292,7 @@ async def _import_records(
 
 async def _check_and_write(
     store: Store,
-    resolver: Resolver,
+    checker: _Checker,
     read: ReadResult,
     options: ImportOptions,
     report: ImportReport,
@@ -275,25 +300,10 @@ async def _check_and_write(
     actor: str,
     progress: bool,
 ) -> ImportReport:
-    """Stream a batch of new rows (see "the streamed write"); otherwise, or when the
-    stream finds otherwise, check everything, plan, then write.
-
-    Checking is pure Python, seconds for a large file: it runs off the event
-    loop either way, so a bot importing a curator's upload keeps answering
-    everyone else meanwhile."""
-    checker = await asyncio.to_thread(_Checker, resolver, read, report)
+    """The careful way: check every record, plan what changes, then write it."""
     records = iter(_progress(checker.records, progress, "Checking"))
-    if await asyncio.to_thread(_may_stream, read, options, checker):
-        streamed = _Streamed(checker, records)
-        try:
-            await store.put_documents(streamed.chunks(), actor)
-        except _Abandon:
-            pass  # rolled back: nothing of the batch is written; on with the careful way
-        else:
-            streamed.report_written(report)
-            return report
     rows, made = await asyncio.to_thread(checker.finish, records)
-    puts = await _plan(store, rows, made, resolver.store_kinds, report)
+    puts = await _plan(store, rows, made, checker.resolver.store_kinds, report)
     report.rejected.sort(key=_place(read))
     report.blocked = bool(report.rejected) and not options.skip_invalid
     if puts and not report.blocked and not options.dry_run:
@@ -319,11 +329,12 @@ class _Checker:
         self._batch_ids: dict[str, Origin] = {}
         self._shared: dict[str, str] = {}
         self._made: list[_Row] | None = None
+        self.keep_records = False
 
     def check(self, record: RawRecord | JsonLine) -> _Row | None:
         """The record as a row, or None when it is rejected."""
         entry = _check(self.resolver, record, self.report)
-        if isinstance(record, JsonLine):
+        if isinstance(record, JsonLine) and not self.keep_records:
             record.release()  # checked: its text is not read again (~45 MB a 100k file)
         if entry is None:
             return None
@@ -429,7 +440,12 @@ class _Streamed:
     def _put(self, rows: list[_Row]) -> list[tuple[Kind, str, str, int | None]]:
         # By kind, then id: each chunk covers one stretch of the id-keyed B-trees.
         rows.sort(key=lambda row: (_ORDER[row.kind], row.id))
-        return [(row.kind, row.id, row.body, None) for row in rows]
+        puts = [(row.kind, row.id, row.body, None) for row in rows]
+        for row in rows:
+            # Written (or about to be): the row keeps what the report and the
+            # reference checks need, not its document (~70 MB a 100k file).
+            row.body = ""
+        return puts
 
     def report_written(self, report: ImportReport) -> None:
         """The report of the careful way: what was made up, then the rows in check order."""
@@ -456,6 +472,9 @@ def _check(resolver: Resolver, record: RawRecord | JsonLine, report: ImportRepor
         data = _resolve_record(resolver, record)
     except ResolveError as exc:
         report.rejected.append(LoadError(record.origin, exc.field, exc.message))
+        return None
+    except FileChanged as exc:
+        report.rejected.append(LoadError(record.origin, "", str(exc)))
         return None
     entry, errors = validate_record(record.kind, data, record.origin)
     if entry is None:
@@ -620,18 +639,22 @@ async def import_paths(
     """Read every file (a folder stands for the knowledge YAML files below it), then import."""
     mapping = ColumnMapping.parse(options.mapping, options.fixed, options.header)
     combined = ReadResult()
-    with _no_cyclic_gc():  # reading builds the records: the same reason as below
-        for path in await asyncio.to_thread(_expand, paths):
-            fmt = detect_format(path, options.format)
-            size = path.stat().st_size
-            if size > MAX_IMPORT_BYTES:
-                raise ValueError(f"{path}: {size} bytes is more than the "
-                                 f"{MAX_IMPORT_BYTES} accepted")
-            if fmt == "jsonl":  # a line at a time: the whole text is never held
-                part = await asyncio.to_thread(read_jsonl_file, path, str(path))
-            else:
-                data = await asyncio.to_thread(path.read_bytes)
-                part = await asyncio.to_thread(read_bytes, data, str(path), fmt, mapping)
-            combined.records += part.records
-            combined.errors += part.errors
-    return await import_records(store, combined, options, actor=actor, progress=progress)
+    try:
+        with _no_cyclic_gc():  # reading builds the records: the same reason as below
+            for path in await asyncio.to_thread(_expand, paths):
+                fmt = detect_format(path, options.format)
+                size = path.stat().st_size
+                if size > MAX_IMPORT_BYTES:
+                    raise ValueError(f"{path}: {size} bytes is more than the "
+                                     f"{MAX_IMPORT_BYTES} accepted")
+                if fmt == "jsonl":  # a line at a time, and read again when checked
+                    part = await asyncio.to_thread(read_jsonl_file, path, str(path))
+                else:
+                    data = await asyncio.to_thread(path.read_bytes)
+                    part = await asyncio.to_thread(read_bytes, data, str(path), fmt, mapping)
+                combined.records += part.records
+                combined.errors += part.errors
+                combined.files += part.files
+        return await import_records(store, combined, options, actor=actor, progress=progress)
+    finally:
+        combined.close()

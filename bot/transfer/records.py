@@ -13,6 +13,8 @@ import io
 import itertools
 import json
 import sys
+import threading
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,12 @@ class RawRecord:
 class ReadResult:
     records: list[RawRecord | JsonLine] = field(default_factory=list)
     errors: list[LoadError] = field(default_factory=list)
+    # Files whose lines the records read again when checked (``read_jsonl_file``).
+    files: list[LineFile] = field(default_factory=list)
+
+    def close(self) -> None:
+        for line_file in self.files:
+            line_file.close()
 
 
 @dataclass(frozen=True)
@@ -84,26 +92,80 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
         yield number, line.removesuffix("\r")
 
 
+class FileChanged(ValueError):
+    """A line read again for checking is not the line first read: the file was edited."""
+
+
+class LineFile:
+    """A JSON Lines file open for reading its lines again, one at a time, when checked.
+
+    Lines are asked for in file order (within a kind), so they are served from
+    a window of the file read 1 MB at a time: a read of its own for every line
+    let another thread take the GIL at each one, and the importer's check ran
+    5 s slower a 100,000-line file while the store wrote (docs/performance.md).
+    A lock guards the window: records are checked on whichever worker thread the
+    importer runs on. ``close`` when the import is done.
+    """
+
+    WINDOW = 1 << 20
+
+    def __init__(self, path: Path) -> None:
+        self._handle = path.open("rb")
+        self._lock = threading.Lock()
+        self._start = 0
+        self._window = b""
+
+    def read(self, offset: int, size: int) -> bytes:
+        with self._lock:
+            at = offset - self._start
+            if at < 0 or at + size > len(self._window):
+                self._handle.seek(offset)
+                self._window = self._handle.read(max(size, self.WINDOW))
+                self._start, at = offset, 0
+            return self._window[at : at + size]
+
+    def close(self) -> None:
+        self._window = b""
+        self._handle.close()
+
+
 class JsonLine:
-    """A JSON Lines record kept as its line of text, parsed again when it is checked.
+    """A JSON Lines record kept as its line (or where its line is in a file), parsed
+    again when it is checked.
 
     A parsed record is four times the size of its line (~1.9 KB against
     ~450 bytes for a typical statement): a 100,000-row file held as lines
-    costs ~50 MB instead of ~200 MB while the importer checks it. Parsing
-    twice costs ~5 microseconds a row.
+    costs ~50 MB instead of ~200 MB while the importer checks it, and read
+    from the file again, ~10 MB (its place: offset, size and a checksum).
+    Parsing twice costs ~5 microseconds a row.
     """
 
-    __slots__ = ("given_id", "kind", "line", "origin")
+    __slots__ = ("given_id", "kind", "origin", "place", "text")
 
-    def __init__(self, kind: Kind, line: str, origin: Origin, given_id: Any) -> None:
+    def __init__(self, kind: Kind, line: str | None, origin: Origin, given_id: Any,
+                 place: tuple[LineFile, int, int, int] | None = None) -> None:
         self.kind = kind
-        self.line = line
+        self.text = line  # None when ``place`` says where to read it again
+        self.place = place  # (file, offset, size in bytes, CRC-32 of those bytes)
         self.origin = origin
         self.given_id = given_id  # the row's ``id`` as written, or None
 
     def release(self) -> None:
         """Drop the text once the record is checked; ``data`` is then an empty mapping."""
-        self.line = "{}"
+        self.text, self.place = "{}", None
+
+    @property
+    def line(self) -> str:
+        if self.text is not None:
+            return self.text
+        assert self.place is not None
+        line_file, offset, size, crc = self.place
+        raw = line_file.read(offset, size)
+        if len(raw) != size or zlib.crc32(raw) != crc:
+            raise FileChanged("this line changed while the file was being imported: "
+                              "import the file again once it is no longer being written")
+        text = raw.decode("utf-8-sig" if offset == 0 else "utf-8")
+        return text.removesuffix("\n").removesuffix("\r")
 
     @property
     def data(self) -> dict[str, Any]:
@@ -126,23 +188,37 @@ def read_jsonl_file(path: Path, label: str) -> ReadResult:
 
     Lines end at LF only, as in ``_lines``; the file must be UTF-8 (a BOM
     allowed), else it is one rejection naming the byte, as ``read_bytes`` says.
+    Records keep where their line is, not its text: the importer reads each
+    again when it checks it, through the open file in ``files`` (close the
+    result when done).
     """
     result = ReadResult()
+    line_file = LineFile(path)
+    result.files.append(line_file)
     offset = 0
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                return ReadResult(errors=[LoadError(Origin(label), "", (
-                    f"not UTF-8 text ({exc.reason} at byte {offset + exc.start})"))])
-            offset += len(raw)
-            _read_line(result, label, number, text.removesuffix("\n").removesuffix("\r"))
+    try:
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    line_file.close()
+                    return ReadResult(errors=[LoadError(Origin(label), "", (
+                        f"not UTF-8 text ({exc.reason} at byte {offset + exc.start})"))])
+                place = (line_file, offset, len(raw), zlib.crc32(raw))
+                offset += len(raw)
+                _read_line(result, label, number, text.removesuffix("\n").removesuffix("\r"),
+                           place)
+    except BaseException:
+        line_file.close()
+        raise
     return result
 
 
-def _read_line(result: ReadResult, label: str, number: int, line: str) -> None:
-    """One line into ``result``: a record kept as its text, or a rejection with its line."""
+def _read_line(result: ReadResult, label: str, number: int, line: str,
+               place: tuple[LineFile, int, int, int] | None = None) -> None:
+    """One line into ``result``: a record kept as its text (or its ``place`` in a file),
+    or a rejection with its line."""
     if not line.strip():
         return
     origin = Origin(label, number)
@@ -162,7 +238,10 @@ def _read_line(result: ReadResult, label: str, number: int, line: str) -> None:
         result.errors.append(LoadError(origin, "type", f"{kind_name!r} is not one of "
                                        "speaker, source, statement, event"))
         return
-    result.records.append(JsonLine(kind, line, origin, data.get("id")))
+    if place is None:
+        result.records.append(JsonLine(kind, line, origin, data.get("id")))
+    else:
+        result.records.append(JsonLine(kind, None, origin, data.get("id"), place))
 
 
 class _Rows:
