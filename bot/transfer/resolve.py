@@ -79,7 +79,7 @@ class SourceKeys:
 
     The store's are read the first time a row gives a source inline: an
     archive that names its sources by id never needs them, and at 1M
-    statements they are 100,000 sources, ~80 MB of maps. The store's keys
+    statements they are 100,000 sources, ~60 MB of maps. The store's keys
     come first, in id order; then the batch's, in the order it defines them.
     """
 
