@@ -74,7 +74,7 @@ from bot.store.sqlite.migrate import migrate
 
 _CHUNK = 500  # stays well under SQLite's bound-parameter limit
 _READER_CACHE_KIB = 16_384  # page cache per reader: FTS doclists of frequent words stay hot
-_WRITER_CACHE_KIB = 32_768
+_WRITER_CACHE_KIB = 8_192
 #: Parsed entries kept by (id, version). Rebuilding an entry from its JSON
 #: (json.loads and pydantic validation, ~50 microseconds) was the largest cost
 #: of a /timeline (200 statements, fetched twice); a speaker or a source is
@@ -174,6 +174,9 @@ class SqliteStore:
         await conn.execute("PRAGMA synchronous = NORMAL")
         # Bulk imports touch the entries, index and FTS B-trees all over: a larger
         # page cache than SQLite's 2 MB default keeps their inner pages resident.
+        # More does not help: a 100,000-statement import into the 1M store took
+        # 29.7 and 28.7 s with 8 MB, 30.4 and 28.4 s with 32 MB, and 256 MB
+        # changed nothing either; each MB is importer memory (docs/performance.md).
         await conn.execute(f"PRAGMA cache_size = -{_WRITER_CACHE_KIB}")
         await conn.execute("PRAGMA foreign_keys = ON")
         return conn
