@@ -1130,8 +1130,9 @@ class _KindsOnDisk:
     def __init__(self, path: str) -> None:
         self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         self._known: dict[str, Kind | None] = {}
+        kind_of = {kind.value: kind for kind in Kind}  # a dict lookup, not Kind(...) each
         self._others: dict[str, Kind] = {
-            entry_id: Kind(kind) for entry_id, kind in self._conn.execute(
+            entry_id: kind_of[kind] for entry_id, kind in self._conn.execute(
                 "SELECT id, kind FROM entries WHERE kind <> 'statement'")
         }
 
