@@ -20,7 +20,11 @@ def parse_scale(text: str) -> int:
         factor, lowered = 1_000, lowered[:-1]
     elif lowered.endswith("m"):
         factor, lowered = 1_000_000, lowered[:-1]
-    number = int(float(lowered) * factor)
+    try:
+        number = int(float(lowered) * factor)
+    except ValueError:
+        raise ValueError(f"scale {text!r}: write a number of statements, such as 10k, "
+                         "100k or 1M") from None
     if number < 100:
         raise ValueError(f"scale {text!r}: at least 100 statements")
     return number

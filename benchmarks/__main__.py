@@ -29,8 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="keep the archive and database of the last run at this scale")
     args = parser.parse_args(argv)
+    try:
+        scale = parse_scale(args.scale)
+    except ValueError as exc:
+        parser.error(str(exc))  # the usage and the message, exit status 2
     options = Options(
-        scale=parse_scale(args.scale), label=args.scale, out=args.out, seed=args.seed,
+        scale=scale, label=args.scale, out=args.out, seed=args.seed,
         repeat=args.repeat, seconds=args.seconds, concurrency=args.concurrency,
         tantivy=not args.no_tantivy, profile=not args.no_profile, startup=not args.no_startup,
         reuse=args.reuse, search_index=args.search_index,

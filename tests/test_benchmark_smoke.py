@@ -33,6 +33,21 @@ def test_scale_names() -> None:
         parse_scale("12")
 
 
+def test_a_scale_that_is_not_a_number_gets_the_usage_not_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--scale", "abc"])
+
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: python -m benchmarks" in err
+    assert "scale 'abc': write a number of statements, such as 10k, 100k or 1M" in err
+    assert "Traceback" not in err
+
+
 def test_the_harness_reports_every_section_with_numbers(tmp_path: Path) -> None:
     options = Options(scale=2_000, label="2k", out=tmp_path, repeat=5, seconds=0.5,
                       concurrency=100, tantivy=HAS_TANTIVY, profile=True, startup=True,
