@@ -122,7 +122,7 @@ class Speaker(Entry):
     kind: ClassVar[Kind] = Kind.SPEAKER
     name: Annotated[str, Field(min_length=1, max_length=200)]
     aliases: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]],
-                       BeforeValidator(_none_to_list)] = []
+                       BeforeValidator(_none_to_list)] = Field(default_factory=list)
     description: Annotated[OptText, Field(max_length=500)] = None
     wikidata: Annotated[OptText, Field(pattern=r"^Q[1-9][0-9]*$")] = None
 
@@ -150,9 +150,11 @@ class Source(Entry):
 
 
 class _Linked(Entry):
-    sources: Strings = []
-    topics: Strings = []
-    links: Annotated[list[Link], BeforeValidator(_none_to_list)] = []
+    # Factories, not ``= []``: pydantic deep-copies a mutable default for every
+    # entry made (~100,000 copies in a 100,000-statement import).
+    sources: Strings = Field(default_factory=list)
+    topics: Strings = Field(default_factory=list)
+    links: Annotated[list[Link], BeforeValidator(_none_to_list)] = Field(default_factory=list)
 
     @field_validator("sources", "topics")
     @classmethod
@@ -165,7 +167,7 @@ class _Linked(Entry):
 class Statement(_Linked):
     kind: ClassVar[Kind] = Kind.STATEMENT
     # Validated even when left out, so a statement without any source is refused.
-    sources: Annotated[Strings, Field(validate_default=True)] = []
+    sources: Annotated[Strings, Field(validate_default=True)] = Field(default_factory=list)
     speaker: Slug
     said_on: Date
     place: Annotated[OptText, Field(max_length=300)] = None
