@@ -14,9 +14,22 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from bot.model.entries import Entry, Kind
+
+
+class DocumentPut(NamedTuple):
+    """One document of ``put_documents``: ``body`` is the canonical JSON of a valid entry,
+    as the store writes it; ``expected_version`` None for a new entry. ``doc`` is that
+    body parsed, when the caller still holds it: the store then does not parse it again
+    (~7 microseconds a statement, on the thread that also checks the import)."""
+
+    kind: Kind
+    id: str
+    body: str
+    expected_version: int | None
+    doc: dict[str, Any] | None = None
 
 
 class StoreError(Exception):
@@ -276,7 +289,7 @@ class Store(Protocol):
         """The kind and body hash of each of ``ids`` on record, retracted ones included."""
         ...
     async def put_documents(
-        self, chunks: Iterable[Sequence[tuple[Kind, str, str, int | None]]], actor: str
+        self, chunks: Iterable[Sequence[DocumentPut]], actor: str
     ) -> int:
         """Puts of canonical documents serialised as JSON, in chunks, in one transaction:
         what ``apply`` of the same puts would leave. Returns the revisions written."""

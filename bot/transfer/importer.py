@@ -30,7 +30,7 @@ from bot.model.dates import DateError, PartialDate
 from bot.model.entries import Entry, Event, Kind, Source, Speaker, Statement
 from bot.model.problems import reference_problem, with_article
 from bot.search.names import SpeakerIndex
-from bot.store.base import KindLookup, Store, Stored, doc_hash
+from bot.store.base import DocumentPut, KindLookup, Store, Stored, doc_hash
 from bot.transfer.records import (
     ColumnMapping,
     FileChanged,
@@ -184,18 +184,23 @@ class _Row:
     and what it points to. About a fifth of the size of the entry it was made from
     (~0.7 KB for a statement), so a 100,000-row import fits in ~70 MB."""
 
-    __slots__ = ("body", "id", "kind", "links", "origin", "sources", "speaker")
+    __slots__ = ("body", "id", "kind", "links", "origin", "parsed", "sources", "speaker")
 
-    def __init__(self, entry: Entry, origin: Origin, shared: dict[str, str]) -> None:
+    def __init__(self, entry: Entry, origin: Origin, shared: dict[str, str], *,
+                 keep_doc: bool = False) -> None:
         self.kind = entry.kind
         self.id = entry.id
-        self.body = _BODY_JSON.encode(entry.doc())
+        doc = entry.doc()
+        self.body = _BODY_JSON.encode(doc)
+        # The document itself, for a row about to be streamed to the store: it then
+        # need not parse the body again. Never kept for a whole batch (~1.5 KB a row).
+        self.parsed: dict[str, Any] | None = doc if keep_doc else None
         self.origin = origin
         # Ids repeat across rows (a few thousand speakers and sources): one string each.
         self.speaker = (shared.setdefault(entry.speaker, entry.speaker)
                         if isinstance(entry, Statement) else None)
         linked = isinstance(entry, Statement | Event)
-        self.sources = tuple(shared.setdefault(s, s) for s in entry.sources) if linked else ()
+        self.sources = tuple([shared.setdefault(s, s) for s in entry.sources]) if linked else ()
         self.links = tuple((link.type, link.to) for link in entry.links) if linked else ()
 
     def doc(self) -> dict[str, Any]:
@@ -269,6 +274,7 @@ async def _import_records(
         checker = await asyncio.to_thread(_Checker, resolver, read, report)
         if await asyncio.to_thread(_may_stream, read, options, checker):
             checker.keep_records = True  # to check them again if the stream is abandoned
+            checker.streaming = True
             streamed = _Streamed(checker, iter(_progress(checker.records, progress,
                                                          "Checking")))
             try:
@@ -330,6 +336,7 @@ class _Checker:
         self._shared: dict[str, str] = {}
         self._made: list[_Row] | None = None
         self.keep_records = False
+        self.streaming = False  # rows keep their document until the stream takes it
 
     def check(self, record: RawRecord | JsonLine) -> _Row | None:
         """The record as a row, or None when it is rejected."""
@@ -350,7 +357,7 @@ class _Checker:
             self.resolver.add_source(entry)
         else:
             self.resolver.register(entry.kind, entry.id)
-        row = _Row(entry, record.origin, self._shared)
+        row = _Row(entry, record.origin, self._shared, keep_doc=self.streaming)
         self.rows.append(row)
         return row
 
@@ -414,7 +421,7 @@ class _Streamed:
         self.records = records
         self.made: list[_Row] = []
 
-    def chunks(self) -> Iterator[list[tuple[Kind, str, str, int | None]]]:
+    def chunks(self) -> Iterator[list[DocumentPut]]:
         """Runs on the store's preparing thread, while the writer runs the previous chunk."""
         checker, store_kinds = self.checker, self.checker.resolver.store_kinds
         pending: list[_Row] = []
@@ -437,14 +444,15 @@ class _Streamed:
         self.made = made
         yield self._put([*pending, *made])
 
-    def _put(self, rows: list[_Row]) -> list[tuple[Kind, str, str, int | None]]:
+    def _put(self, rows: list[_Row]) -> list[DocumentPut]:
         # By kind, then id: each chunk covers one stretch of the id-keyed B-trees.
         rows.sort(key=lambda row: (_ORDER[row.kind], row.id))
-        puts = [(row.kind, row.id, row.body, None) for row in rows]
+        puts = [DocumentPut(row.kind, row.id, row.body, None, row.parsed) for row in rows]
         for row in rows:
             # Written (or about to be): the row keeps what the report and the
             # reference checks need, not its document (~70 MB a 100k file).
             row.body = ""
+            row.parsed = None
         return puts
 
     def report_written(self, report: ImportReport) -> None:
@@ -490,9 +498,9 @@ WRITE_CHUNK = 4000  # rows a chunk: the store turns one into rows while it write
 
 
 def _chunks(puts: list[tuple[_Row, int | None]]
-            ) -> Iterable[list[tuple[Kind, str, str, int | None]]]:
+            ) -> Iterable[list[DocumentPut]]:
     for start in range(0, len(puts), WRITE_CHUNK):
-        yield [(row.kind, row.id, row.body, version)
+        yield [DocumentPut(row.kind, row.id, row.body, version)
                for row, version in puts[start:start + WRITE_CHUNK]]
 
 

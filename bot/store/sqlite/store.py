@@ -48,6 +48,7 @@ from bot.model.entries import Entry, Event, Kind, Speaker, Statement, entry_from
 from bot.store.base import (
     Change,
     Conflict,
+    DocumentPut,
     EventQuery,
     KindLookup,
     LinkRow,
@@ -676,7 +677,7 @@ class SqliteStore:
         return {row["id"]: (Kind(row["kind"]), row["body_hash"]) for row in rows}
 
     async def put_documents(
-        self, chunks: Iterable[Sequence[tuple[Kind, str, str, int | None]]], actor: str
+        self, chunks: Iterable[Sequence[DocumentPut]], actor: str
     ) -> int:
         """Puts given as canonical documents already serialised, in chunks, in ONE transaction.
 
@@ -684,7 +685,7 @@ class SqliteStore:
         checks, rows, revisions numbered in order, one generation bump), for a
         caller that holds its batch as JSON text rather than as entries: an
         import of 100,000 statements holds ~60 MB instead of ~700 MB. Each
-        item is ``(kind, id, body, expected_version)``; ``body`` must be
+        item is a ``DocumentPut``; ``body`` must be
         ``_dump(entry.doc())`` of a valid entry. Chunks are pulled from
         ``chunks`` and turned into rows on a second thread while the writer
         runs the previous chunk's SQL (SQLite releases the GIL), so the
@@ -697,7 +698,7 @@ class SqliteStore:
     def _put_documents_sync(
         self,
         conn: sqlite3.Connection,
-        chunks: Iterable[Sequence[tuple[Kind, str, str, int | None]]],
+        chunks: Iterable[Sequence[DocumentPut]],
         actor: str,
     ) -> int:
         source = iter(chunks)
@@ -720,12 +721,12 @@ class SqliteStore:
         return written
 
     @staticmethod
-    def _prepare_document(item: tuple[Kind, str, str, int | None]) -> tuple[Any, ...]:
+    def _prepare_document(item: DocumentPut) -> tuple[Any, ...]:
         """An item of ``put_documents`` with its hash and the derived rows it would add
         (``_statement_row`` or ``_event_row``, speaker names, links), from the document
         alone: no model is built. Runs off the writer's thread."""
-        kind, entry_id, body = item[0], item[1], item[2]
-        doc = json.loads(body)
+        kind, entry_id = item.kind, item.id
+        doc = item.doc if item.doc is not None else json.loads(item.body)
         row: tuple[Any, ...] | None = None
         names: list[tuple[str, str]] = []
         if kind is Kind.STATEMENT:
@@ -735,7 +736,9 @@ class SqliteStore:
         elif kind is Kind.SPEAKER:
             names = [(entry_id, name) for name in (doc["name"], *doc.get("aliases", ()))]
         links = [(entry_id, link["type"], link["to"]) for link in doc.get("links", ())]
-        return item, _hash_of(doc), row, names, links
+        # The parsed document is not kept: a chunk waiting to be written holds text only.
+        head = (kind, entry_id, item.body, item.expected_version)
+        return head, _hash_of(doc), row, names, links
 
     def _write_prepared(
         self, conn: sqlite3.Connection, prepared: list[tuple[Any, ...]], actor: str, at: str,
