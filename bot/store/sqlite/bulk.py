@@ -34,14 +34,29 @@ def insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any
     """
     if not rows:
         return
-    width = len(rows[0])
-    payload = _ROWS_JSON.encode(rows)
-    if _NUL in payload:
+    payload = encode_rows(rows)
+    if payload is None:
         # SQLite's JSON functions end a string at an escaped NUL; such text (or text
         # that merely spells the escape) goes in row by row, exactly.
-        marks = ", ".join("?" * width)
+        marks = ", ".join("?" * len(rows[0]))
         conn.executemany(f"{head} VALUES ({marks})", rows)
         return
+    insert_encoded(conn, head, payload)
+
+
+def encode_rows(rows: Sequence[Sequence[Any]]) -> str | None:
+    """Rows as the one parameter of ``insert_encoded``; None when a value holds a NUL
+    (or the text of its escape), which must go in with ``executemany``."""
+    payload = _ROWS_JSON.encode(rows)
+    return None if _NUL in payload else payload
+
+
+def insert_encoded(conn: sqlite3.Connection, head: str, payload: str) -> None:
+    """``insert_rows`` of rows already encoded by ``encode_rows``, one value a column of
+    ``head``."""
+    if payload == "[]":
+        return
+    width = head[head.index("(") + 1 : head.rindex(")")].count(",") + 1
     values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(width))
     # json_each walks the array in order: the rows go in as given.
     conn.execute(f"{head} SELECT {values} FROM json_each(?)", (payload,))

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
-import hashlib
 import json
 import sqlite3
 import threading
@@ -43,7 +41,6 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from bot.model.dates import PartialDate
 from bot.model.entries import Entry, Event, Kind, Speaker, Statement, entry_from_doc
 from bot.store.base import (
     Change,
@@ -68,10 +65,25 @@ from bot.store.base import (
     WriteResult,
     doc_hash,
 )
-from bot.store.sqlite.bulk import ids_json, insert_rows, rows_json
+from bot.store.sqlite.bulk import ids_json, insert_encoded, insert_rows, rows_json
 from bot.store.sqlite.curation import SqliteCuration
 from bot.store.sqlite.fts import match_expression, quote_token
 from bot.store.sqlite.migrate import migrate
+from bot.store.sqlite.rows import (
+    ENTRIES_HEAD,
+    EVENT_INDEX_HEAD,
+    LINKS_HEAD,
+    NAMES_HEAD,
+    REVISIONS_HEAD,
+    STATEMENT_INDEX_HEAD,
+    Chunk,
+    NewRows,
+    Prepared,
+    event_row,
+    hash_of,
+    prepare_chunk,
+    statement_row,
+)
 
 _CHUNK = 500  # stays well under SQLite's bound-parameter limit
 _READER_CACHE_KIB = 16_384  # page cache per reader: FTS doclists of frequent words stay hot
@@ -99,15 +111,8 @@ def _dump(doc: dict[str, Any] | None) -> str | None:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
-# The same output as ``_dump`` and as ``doc_hash``'s JSON, without building an encoder
-# for every call (a bulk write serialises each document twice).
+# The same output as ``_dump``, without building an encoder for every call.
 _BODY_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_HASH_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def _hash_of(doc: dict[str, Any]) -> str:
-    """``doc_hash(doc)``, with the encoder made once."""
-    return hashlib.sha256(_HASH_JSON.encode(doc).encode("utf-8")).hexdigest()
 
 
 def _load(text: str | None) -> dict[str, Any] | None:
@@ -558,7 +563,7 @@ class SqliteStore:
             entry = change.entry
             doc = entry.doc()
             body = _BODY_JSON.encode(doc)
-            new_hash = _hash_of(doc)
+            new_hash = hash_of(doc)
             row = existing.get(entry.id)
             if row is None:
                 if change.expected_version is not None and not change.force:
@@ -593,7 +598,7 @@ class SqliteStore:
             _insert_entries(conn, created)
             self._project_many(conn, new_entries)
         log_rows.sort(key=itemgetter(1))
-        insert_rows(conn, _REVISIONS_HEAD, log_rows)
+        insert_rows(conn, REVISIONS_HEAD, log_rows)
         return revisions
 
     def _project_many(
@@ -601,10 +606,10 @@ class SqliteStore:
     ) -> None:
         """``_project`` for many new, visible entries; statements indexed set-wise."""
         self._index_statements(
-            conn, [_statement_row(e.id, doc) for e, doc in entries if isinstance(e, Statement)]
+            conn, [statement_row(e.id, doc) for e, doc in entries if isinstance(e, Statement)]
         )
-        events = [_event_row(e.id, doc) for e, doc in entries if isinstance(e, Event)]
-        insert_rows(conn, _EVENT_INDEX_HEAD, events)
+        events = [event_row(e.id, doc) for e, doc in entries if isinstance(e, Event)]
+        insert_rows(conn, EVENT_INDEX_HEAD, events)
         self._index_names_and_links(
             conn,
             [(e.id, name) for e, _ in entries if isinstance(e, Speaker) for name in e.names()],
@@ -613,18 +618,25 @@ class SqliteStore:
         )
 
     @staticmethod
-    def _index_statements(conn: sqlite3.Connection, statements: list[tuple[Any, ...]]) -> None:
+    def _index_statements(
+        conn: sqlite3.Connection, statements: list[tuple[Any, ...]], encoded: str | None = None
+    ) -> None:
         """New rows of ``statement_index``, then their full-text rows and speaker counts
-        with one INSERT ... SELECT each over the new rowids (migration 0005)."""
+        with one INSERT ... SELECT each over the new rowids (migration 0005).
+        ``encoded``: the same rows, already in id order, as ``bulk.encode_rows`` gave them."""
         if not statements:
             return
-        statements.sort(key=itemgetter(0))
+        if encoded is None:
+            statements.sort(key=itemgetter(0))
         (first,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM statement_index"
                                 ).fetchone()
         # The triggers stand aside while this row exists (0005); never committed.
         conn.execute("INSERT INTO meta (key, value) VALUES ('bulk_index', 1)")
         try:
-            insert_rows(conn, _STATEMENT_INDEX_HEAD, statements)
+            if encoded is None:
+                insert_rows(conn, STATEMENT_INDEX_HEAD, statements)
+            else:
+                insert_encoded(conn, STATEMENT_INDEX_HEAD, encoded)
         finally:
             conn.execute("DELETE FROM meta WHERE key = 'bulk_index'")
         span = (first, first + len(statements))
@@ -649,9 +661,8 @@ class SqliteStore:
         links: list[tuple[str, str, str]],
     ) -> None:
         """Speaker names and links of new entries, in key order (each page visited once)."""
-        insert_rows(conn, "INSERT OR IGNORE INTO speaker_names (speaker_id, name)",
-                    sorted(names))
-        insert_rows(conn, "INSERT OR IGNORE INTO links (source, type, target)", sorted(links))
+        insert_rows(conn, NAMES_HEAD, sorted(names))
+        insert_rows(conn, LINKS_HEAD, sorted(links))
 
     # -- streamed bulk writes (the importer) -----------------------------------
 
@@ -702,58 +713,39 @@ class SqliteStore:
         actor: str,
     ) -> int:
         source = iter(chunks)
-
-        def prepare_next() -> list[tuple[Any, ...]] | None:
-            chunk = next(source, None)
-            return None if chunk is None else [self._prepare_document(item) for item in chunk]
-
         written = 0
         with _write_transaction(conn) as changed:
             at = _now()
             rev = _last_rev(conn)
+
+            def prepare_next() -> Chunk | None:
+                items = next(source, None)
+                return None if items is None else prepare_chunk(list(items), actor, at)
+
             with ThreadPoolExecutor(1, thread_name_prefix="verbatim-serialise") as pool:
                 upcoming = pool.submit(prepare_next)
-                while (prepared := upcoming.result()) is not None:
+                while (chunk := upcoming.result()) is not None:
                     upcoming = pool.submit(prepare_next)
-                    rev, count = self._write_prepared(conn, prepared, actor, at, rev)
+                    rev, count = self._write_chunk(conn, chunk, actor, at, rev)
                     written += count
             changed.append(written > 0)
         return written
 
-    @staticmethod
-    def _prepare_document(item: DocumentPut) -> tuple[Any, ...]:
-        """An item of ``put_documents`` with its hash and the derived rows it would add
-        (``_statement_row`` or ``_event_row``, speaker names, links), from the document
-        alone: no model is built. Runs off the writer's thread."""
-        kind, entry_id = item.kind, item.id
-        doc = item.doc if item.doc is not None else json.loads(item.body)
-        row: tuple[Any, ...] | None = None
-        names: list[tuple[str, str]] = []
-        if kind is Kind.STATEMENT:
-            row = _statement_row(entry_id, doc)
-        elif kind is Kind.EVENT:
-            row = _event_row(entry_id, doc)
-        elif kind is Kind.SPEAKER:
-            names = [(entry_id, name) for name in (doc["name"], *doc.get("aliases", ()))]
-        links = [(entry_id, link["type"], link["to"]) for link in doc.get("links", ())]
-        # The parsed document is not kept: a chunk waiting to be written holds text only.
-        head = (kind, entry_id, item.body, item.expected_version)
-        return head, _hash_of(doc), row, names, links
-
-    def _write_prepared(
-        self, conn: sqlite3.Connection, prepared: list[tuple[Any, ...]], actor: str, at: str,
-        rev: int,
+    def _write_chunk(
+        self, conn: sqlite3.Connection, chunk: Chunk, actor: str, at: str, rev: int
     ) -> tuple[int, int]:
         """One chunk of ``put_documents``, as ``_put_many`` would write it; returns the
         last revision number and how many revisions were written."""
-        ids = [p[0][1] for p in prepared]
-        existing = {row["id"]: row for row in _rows_by_id(conn, "*", ids)}
+        existing = {row["id"]: row for row in _rows_by_ids_json(conn, "*", chunk.ids)}
+        if not existing and chunk.new is not None:
+            return self._write_new(conn, chunk.new, len(chunk.items), actor, at, rev)
         created: list[tuple[Any, ...]] = []
         created_revs: list[tuple[int, str]] = []
         log_rows: list[tuple[Any, ...]] = []
-        new: list[tuple[Any, ...]] = []
-        for item in prepared:
-            (kind, entry_id, body, expected), new_hash = item[0], item[1]
+        new: list[Prepared] = []
+        for item in chunk.items:
+            kind, entry_id, body, expected = item.kind, item.id, item.body, item.expected_version
+            new_hash = item.hash
             row = existing.get(entry_id)
             if row is None:
                 if expected is not None:
@@ -774,23 +766,42 @@ class SqliteStore:
                              _dump(json.loads(row["body"])), body, None))
         if created:
             _insert_entries(conn, created)
-            self._index_statements(conn, [p[2] for p in new if p[0][0] is Kind.STATEMENT])
-            insert_rows(conn, _EVENT_INDEX_HEAD, [p[2] for p in new if p[0][0] is Kind.EVENT])
-            self._index_names_and_links(
-                conn, [name for p in new for name in p[3]], [link for p in new for link in p[4]]
-            )
+            self._index_statements(
+                conn, [p.row for p in new if p.kind is Kind.STATEMENT and p.row])
+            insert_rows(conn, EVENT_INDEX_HEAD,
+                        [p.row for p in new if p.kind is Kind.EVENT and p.row])
+            self._index_names_and_links(conn, [name for p in new for name in p.names],
+                                        [link for p in new for link in p.links])
         if created_revs:
             # A creation's revision holds the document just written: taken from
             # `entries` in SQL rather than sent a second time (one 100,000-statement
             # import into 1M: ~2 s less of the writer's SQL; docs/performance.md).
             conn.execute(
-                f"{_REVISIONS_HEAD} SELECT json_extract(j.value, '$[0]'), e.id, e.kind, ?, ?,"
+                f"{REVISIONS_HEAD} SELECT json_extract(j.value, '$[0]'), e.id, e.kind, ?, ?,"
                 " 'create', NULL, e.body, NULL FROM json_each(?) j"
                 " CROSS JOIN entries e ON e.id = json_extract(j.value, '$[1]')",
                 (actor, at, rows_json(created_revs)),
             )
-        insert_rows(conn, _REVISIONS_HEAD, log_rows)
+        insert_rows(conn, REVISIONS_HEAD, log_rows)
         return rev, len(created_revs) + len(log_rows)
+
+    def _write_new(
+        self, conn: sqlite3.Connection, new: NewRows, count: int, actor: str, at: str, rev: int
+    ) -> tuple[int, int]:
+        """A chunk of new entries whose rows were all encoded off this thread: the
+        writer runs SQL only (the same rows, in the same order, as the general path)."""
+        insert_encoded(conn, ENTRIES_HEAD, new.entries)
+        self._index_statements(conn, new.statements, new.statements_json)
+        insert_encoded(conn, EVENT_INDEX_HEAD, new.events)
+        insert_encoded(conn, NAMES_HEAD, new.names)
+        insert_encoded(conn, LINKS_HEAD, new.links)
+        # The n-th id of the chunk (json_each's key, from 0) gets revision rev + n + 1.
+        conn.execute(
+            f"{REVISIONS_HEAD} SELECT ? + j.key + 1, e.id, e.kind, ?, ?, 'create', NULL, e.body,"
+            " NULL FROM json_each(?) j CROSS JOIN entries e ON e.id = j.value",
+            (rev, actor, at, new.revision_ids),
+        )
+        return rev + count, count
 
     def _set_retracted(
         self,
@@ -866,9 +877,9 @@ class SqliteStore:
         if not visible:
             return
         if isinstance(entry, Statement):
-            conn.execute(_STATEMENT_INDEX_INSERT, _statement_row(entry.id, entry.doc()))
+            conn.execute(_STATEMENT_INDEX_INSERT, statement_row(entry.id, entry.doc()))
         elif isinstance(entry, Event):
-            conn.execute(_EVENT_INDEX_INSERT, _event_row(entry.id, entry.doc()))
+            conn.execute(_EVENT_INDEX_INSERT, event_row(entry.id, entry.doc()))
         elif isinstance(entry, Speaker):
             conn.executemany(
                 "INSERT OR IGNORE INTO speaker_names (speaker_id, name) VALUES (?, ?)",
@@ -1094,18 +1105,8 @@ def _document(row: sqlite3.Row) -> SearchDocument:
     )
 
 
-_STATEMENT_INDEX_HEAD = (
-    "INSERT INTO statement_index (id, speaker_id, said_on, date_start, date_end,"
-    " language, body_text, translation, topics, context)"
-)
-_STATEMENT_INDEX_INSERT = f"{_STATEMENT_INDEX_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_EVENT_INDEX_HEAD = (
-    "INSERT INTO event_index (id, date_start, date_end, title, summary, topics, place)"
-)
-_EVENT_INDEX_INSERT = f"{_EVENT_INDEX_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?)"
-_REVISIONS_HEAD = (
-    "INSERT INTO revisions (rev, entry_id, kind, actor, at, action, before, after, reason)"
-)
+_STATEMENT_INDEX_INSERT = f"{STATEMENT_INDEX_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_EVENT_INDEX_INSERT = f"{EVENT_INDEX_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
 # Each source's id, URL, title and publisher, for an import that gives sources
@@ -1201,9 +1202,7 @@ def _insert_entries(conn: sqlite3.Connection, created: list[tuple[Any, ...]]) ->
     """New entries (id, kind, body, hash, file hash, at, by), in key order: each B-tree
     page is then visited once, in sequence, instead of at random."""
     created.sort(key=itemgetter(0))
-    insert_rows(conn, "INSERT INTO entries (id, kind, body, body_hash, file_hash,"
-                " updated_at, updated_by, version, retracted)",
-                [(*row, 1, 0) for row in created])
+    insert_rows(conn, ENTRIES_HEAD, [(*row, 1, 0) for row in created])
 
 
 @contextmanager
@@ -1222,33 +1221,6 @@ def _write_transaction(conn: sqlite3.Connection) -> Iterator[list[bool]]:
         raise
 
 
-@functools.lru_cache(maxsize=65_536)
-def _day_span(iso: str) -> tuple[str, str]:
-    """First and last day of a canonical date (``2016``, ``2016-12``, ``2016-12-08``),
-    remembered: archives repeat a few thousand dates, and parsing one again for
-    each of 100,000 statements cost ~1 s."""
-    date = PartialDate.parse(iso)
-    return date.first_day().isoformat(), date.last_day().isoformat()
-
-
-def _statement_row(entry_id: str, doc: dict[str, Any]) -> tuple[Any, ...]:
-    """The statement's row of ``statement_index``, from its canonical document: one
-    definition for every write path (a bulk import builds no model)."""
-    translation = doc.get("translation")
-    return (entry_id, doc["speaker"], doc["said_on"], *_day_span(doc["said_on"]),
-            (doc.get("language") or "").lower() or None, doc["text"],
-            translation["text"] if translation else "", " ".join(doc.get("topics", ())),
-            " ".join(p for p in (doc.get("place"), doc.get("occasion")) if p))
-
-
-def _event_row(entry_id: str, doc: dict[str, Any]) -> tuple[Any, ...]:
-    """The event's row of ``event_index``, from its canonical document."""
-    start = _day_span(doc["happened_on"])[0]
-    end = _day_span(doc.get("ended_on") or doc["happened_on"])[1]
-    return (entry_id, start, end, doc["title"], doc.get("summary") or "",
-            " ".join(doc.get("topics", ())), doc.get("place") or "")
-
-
 def _last_rev(conn: sqlite3.Connection) -> int:
     """The highest revision number ever given (AUTOINCREMENT never reuses one)."""
     row = conn.execute(
@@ -1265,7 +1237,12 @@ def speaker_token(speaker_id: str) -> str:
 
 def _rows_by_id(conn: sqlite3.Connection, columns: str, ids: Sequence[str]) -> list[sqlite3.Row]:
     """Rows of ``entries`` for many ids, in one query (the ids as one JSON parameter)."""
+    return _rows_by_ids_json(conn, columns, ids_json(ids))
+
+
+def _rows_by_ids_json(conn: sqlite3.Connection, columns: str, ids: str) -> list[sqlite3.Row]:
+    """``_rows_by_id`` of ids already encoded by ``bulk.ids_json``."""
     rows: list[sqlite3.Row] = conn.execute(
         f"SELECT {columns} FROM entries WHERE id IN (SELECT value FROM json_each(?))",
-        (ids_json(ids),)).fetchall()
+        (ids,)).fetchall()
     return rows

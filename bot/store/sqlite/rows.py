@@ -1,0 +1,157 @@
+"""The rows a document adds to the store's tables, worked out from the document alone.
+
+One definition for every write path: ``apply`` builds them from entries, a
+bulk import (``put_documents``) from canonical JSON without building a
+model. For a bulk import they are worked out on a second thread while the
+writer runs the previous chunk's SQL, and for a chunk of new entries
+(the common case: loading an archive) every table's rows are encoded
+there too, ready to send. The writer's thread then runs SQL only: its
+Python work between statements made it wait for the checking thread's
+GIL, and the other thread for it (docs/performance.md, "Where an import's
+CPU goes").
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+from bot.model.dates import PartialDate
+from bot.model.entries import Kind
+from bot.store.base import DocumentPut
+from bot.store.sqlite.bulk import encode_rows, ids_json
+
+ENTRIES_HEAD = ("INSERT INTO entries (id, kind, body, body_hash, file_hash, updated_at,"
+                " updated_by, version, retracted)")
+STATEMENT_INDEX_HEAD = (
+    "INSERT INTO statement_index (id, speaker_id, said_on, date_start, date_end,"
+    " language, body_text, translation, topics, context)"
+)
+EVENT_INDEX_HEAD = (
+    "INSERT INTO event_index (id, date_start, date_end, title, summary, topics, place)"
+)
+REVISIONS_HEAD = (
+    "INSERT INTO revisions (rev, entry_id, kind, actor, at, action, before, after, reason)"
+)
+NAMES_HEAD = "INSERT OR IGNORE INTO speaker_names (speaker_id, name)"
+LINKS_HEAD = "INSERT OR IGNORE INTO links (source, type, target)"
+
+# The same output as ``doc_hash``'s JSON, without building an encoder for every call.
+_HASH_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def hash_of(doc: dict[str, Any]) -> str:
+    """``doc_hash(doc)``, with the encoder made once."""
+    return hashlib.sha256(_HASH_JSON.encode(doc).encode("utf-8")).hexdigest()
+
+
+@functools.lru_cache(maxsize=65_536)
+def day_span(iso: str) -> tuple[str, str]:
+    """First and last day of a canonical date (``2016``, ``2016-12``, ``2016-12-08``),
+    remembered: archives repeat a few thousand dates, and parsing one again for
+    each of 100,000 statements cost ~1 s."""
+    date = PartialDate.parse(iso)
+    return date.first_day().isoformat(), date.last_day().isoformat()
+
+
+def statement_row(entry_id: str, doc: dict[str, Any]) -> tuple[Any, ...]:
+    """The statement's row of ``statement_index``, from its canonical document."""
+    translation = doc.get("translation")
+    return (entry_id, doc["speaker"], doc["said_on"], *day_span(doc["said_on"]),
+            (doc.get("language") or "").lower() or None, doc["text"],
+            translation["text"] if translation else "", " ".join(doc.get("topics", ())),
+            " ".join(p for p in (doc.get("place"), doc.get("occasion")) if p))
+
+
+def event_row(entry_id: str, doc: dict[str, Any]) -> tuple[Any, ...]:
+    """The event's row of ``event_index``, from its canonical document."""
+    start = day_span(doc["happened_on"])[0]
+    end = day_span(doc.get("ended_on") or doc["happened_on"])[1]
+    return (entry_id, start, end, doc["title"], doc.get("summary") or "",
+            " ".join(doc.get("topics", ())), doc.get("place") or "")
+
+
+@dataclass(slots=True)
+class Prepared:
+    """One item of ``put_documents`` with its hash and the rows it would add."""
+
+    kind: Kind
+    id: str
+    body: str
+    expected_version: int | None
+    hash: str
+    row: tuple[Any, ...] | None  # its statement_index or event_index row
+    names: list[tuple[str, str]]
+    links: list[tuple[str, str, str]]
+
+
+def prepare(item: DocumentPut) -> Prepared:
+    """The hash and derived rows of an item, from its document (parsed once, if the
+    caller did not hand it over). The parsed document is not kept: a chunk waiting
+    to be written holds text only."""
+    kind, entry_id = item.kind, item.id
+    doc = item.doc if item.doc is not None else json.loads(item.body)
+    row: tuple[Any, ...] | None = None
+    names: list[tuple[str, str]] = []
+    if kind is Kind.STATEMENT:
+        row = statement_row(entry_id, doc)
+    elif kind is Kind.EVENT:
+        row = event_row(entry_id, doc)
+    elif kind is Kind.SPEAKER:
+        names = [(entry_id, name) for name in (doc["name"], *doc.get("aliases", ()))]
+    links = [(entry_id, link["type"], link["to"]) for link in doc.get("links", ())]
+    return Prepared(kind, entry_id, item.body, item.expected_version, hash_of(doc), row,
+                    names, links)
+
+
+@dataclass(slots=True)
+class NewRows:
+    """Every row a chunk adds if all its entries are new, encoded for ``bulk.insert_encoded``
+    and in the order the writer's general path would insert them: entries,
+    statements, names and links in key order, events in the chunk's order."""
+
+    entries: str
+    statements: list[tuple[Any, ...]]
+    statements_json: str
+    events: str
+    names: str
+    links: str
+    # The ids in the chunk's order: the n-th gets the n-th revision number.
+    revision_ids: str
+
+
+@dataclass(slots=True)
+class Chunk:
+    items: list[Prepared]
+    ids: str  # ``ids_json`` of the chunk, for the one query that finds those on record
+    new: NewRows | None  # None when an item replaces a version, or text holds a NUL
+
+
+def prepare_chunk(items: list[DocumentPut], actor: str, at: str) -> Chunk:
+    """A chunk of ``put_documents``, worked out off the writer's thread."""
+    prepared = [prepare(item) for item in items]
+    return Chunk(prepared, ids_json([p.id for p in prepared]), _new_rows(prepared, actor, at))
+
+
+def _new_rows(prepared: list[Prepared], actor: str, at: str) -> NewRows | None:
+    if any(p.expected_version is not None for p in prepared):
+        return None
+    entries = sorted(((p.id, p.kind.value, p.body, p.hash, None, at, actor, 1, 0)
+                      for p in prepared), key=itemgetter(0))
+    statements = sorted((p.row for p in prepared if p.kind is Kind.STATEMENT and p.row),
+                        key=itemgetter(0))
+    events = [p.row for p in prepared if p.kind is Kind.EVENT and p.row]
+    names = sorted(name for p in prepared for name in p.names)
+    links = sorted(link for p in prepared for link in p.links)
+    texts: list[str] = []
+    for rows in (entries, statements, events, names, links):
+        text = encode_rows(rows)
+        if text is None:
+            return None  # a NUL in some text: the general path sends such rows one by one
+        texts.append(text)
+    return NewRows(texts[0], statements, texts[1], texts[2], texts[3], texts[4],
+                   ids_json([p.id for p in prepared]))
