@@ -118,6 +118,7 @@ async def run_import(manifest: dict[str, Any], db: Path) -> dict[str, Any]:
         "statements_per_s": round(manifest["statements"] / statements_time),
         "db_mb": db_size_mb(db),
         "shards": len(shards),
+        "shard_seconds": [round(t, 2) for t in timings[1:]],
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
 

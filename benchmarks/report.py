@@ -46,6 +46,15 @@ def verdicts(report: dict[str, Any]) -> list[tuple[str, Any, str, float, str]]:
     return out
 
 
+def _shard_times(imp: dict[str, Any]) -> str:
+    """Each statement shard's seconds, in order, when the run recorded them: how an
+    import slows as the store grows (older reports have none)."""
+    times = imp.get("shard_seconds")
+    if not times or len(times) < 2:
+        return ""
+    return " Seconds a shard, in order: " + ", ".join(f"{t:g}" for t in times) + "."
+
+
 def markdown(report: dict[str, Any]) -> str:
     """One scale's figures as Markdown."""
     m = report["machine"]
@@ -69,7 +78,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"in {g['seconds']} s.",
         f"Import: {imp['seconds']} s in all ({imp['shards']} statement shards), "
         f"{imp['statements_per_s']} statements/s, database {imp['db_mb']} MB, importer peak "
-        f"RSS {imp['peak_rss_mb']} MB.",
+        f"RSS {imp['peak_rss_mb']} MB." + _shard_times(imp),
         "",
         "| query | command | core p50 / p95 / p99 ms | FTS5 p50 / p99 ms | core ÷ FTS5 | "
         "bare tantivy p50 / p99 ms |",
@@ -163,3 +172,4 @@ if __name__ == "__main__":  # python -m benchmarks.report benchmarks/out/*/repor
     print(summary(loaded))
     for one in sorted(loaded, key=lambda r: r["statements"]):
         print(markdown(one))
+

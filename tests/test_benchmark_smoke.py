@@ -59,6 +59,8 @@ def test_the_harness_reports_every_section_with_numbers(tmp_path: Path) -> None:
     assert report["generate"]["statements"] == 2_000
     for key in ("statements_per_s", "db_mb", "peak_rss_mb", "seconds"):
         assert _numeric(report["import"][key]), key
+    (shard_seconds,) = report["import"]["shard_seconds"]  # 2,000 statements: one shard
+    assert _numeric(shard_seconds)
     core = report["core"]
     assert set(core["queries"]) == set(report["queries"])
     for name, stats in [*core["queries"].items(), ("quote_all", core["quote_all"])]:
@@ -91,3 +93,7 @@ def test_the_harness_reports_every_section_with_numbers(tmp_path: Path) -> None:
     for label, value, *_ in verdicts(report):
         assert label in text
         assert _numeric(value), label
+    # One shard: nothing to compare. Several: each one's time, in order.
+    assert "Seconds a shard" not in text
+    report["import"]["shard_seconds"] = [1.5, 2.25, 3.0]
+    assert "Seconds a shard, in order: 1.5, 2.25, 3." in markdown(report)

@@ -700,8 +700,10 @@ class SqliteStore:
         ``_dump(entry.doc())`` of a valid entry. Chunks are pulled from
         ``chunks`` and turned into rows on a second thread while the writer
         runs the previous chunk's SQL (SQLite releases the GIL), so the
-        Python work of one chunk overlaps the SQL of the other. Any error
-        rolls everything back. Returns the number of revisions written.
+        Python work of one chunk overlaps the SQL of the other; for a chunk
+        of new entries the writer runs SQL only (``rows.prepare_chunk``).
+        Any error rolls everything back. Returns the number of revisions
+        written.
         """
         async with self._write_lock:
             return await self._on_writer(self._put_documents_sync, chunks, actor)
