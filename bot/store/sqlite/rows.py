@@ -134,10 +134,11 @@ class Chunk:
 def prepare_chunk(items: list[DocumentPut], actor: str, at: str) -> Chunk:
     """A chunk of ``put_documents``, worked out off the writer's thread."""
     prepared = [prepare(item) for item in items]
-    return Chunk(prepared, ids_json([p.id for p in prepared]), _new_rows(prepared, actor, at))
+    ids = ids_json([p.id for p in prepared])
+    return Chunk(prepared, ids, _new_rows(prepared, ids, actor, at))
 
 
-def _new_rows(prepared: list[Prepared], actor: str, at: str) -> NewRows | None:
+def _new_rows(prepared: list[Prepared], ids: str, actor: str, at: str) -> NewRows | None:
     if any(p.expected_version is not None for p in prepared):
         return None
     entries = sorted(((p.id, p.kind.value, p.body, p.hash, None, at, actor, 1, 0)
@@ -153,5 +154,6 @@ def _new_rows(prepared: list[Prepared], actor: str, at: str) -> NewRows | None:
         if text is None:
             return None  # a NUL in some text: the general path sends such rows one by one
         texts.append(text)
-    return NewRows(texts[0], statements, texts[1], texts[2], texts[3], texts[4],
-                   ids_json([p.id for p in prepared]))
+    # The chunk's ids in its order (a NUL-bearing id, which ids_json leaves out, would
+    # have made encode_rows refuse the entries above).
+    return NewRows(texts[0], statements, texts[1], texts[2], texts[3], texts[4], ids)
