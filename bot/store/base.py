@@ -44,10 +44,14 @@ class Conflict(StoreError):
     """Someone changed the entry since the caller read it."""
 
 
+# Made once: ``json.dumps`` with options builds an encoder at every call, and a bulk
+# import hashes every document it writes.
+_HASH_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def doc_hash(doc: dict[str, Any]) -> str:
     """Stable fingerprint of a canonical document, for change detection."""
-    data = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_HASH_JSON.encode(doc).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

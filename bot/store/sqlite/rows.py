@@ -14,7 +14,6 @@ CPU goes").
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from dataclasses import dataclass
 from operator import itemgetter
@@ -22,7 +21,7 @@ from typing import Any
 
 from bot.model.dates import PartialDate
 from bot.model.entries import Kind
-from bot.store.base import DocumentPut
+from bot.store.base import DocumentPut, doc_hash
 from bot.store.sqlite.bulk import encode_rows, ids_json
 
 ENTRIES_HEAD = ("INSERT INTO entries (id, kind, body, body_hash, file_hash, updated_at,"
@@ -39,15 +38,6 @@ REVISIONS_HEAD = (
 )
 NAMES_HEAD = "INSERT OR IGNORE INTO speaker_names (speaker_id, name)"
 LINKS_HEAD = "INSERT OR IGNORE INTO links (source, type, target)"
-
-# The same output as ``doc_hash``'s JSON, without building an encoder for every call.
-_HASH_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def hash_of(doc: dict[str, Any]) -> str:
-    """``doc_hash(doc)``, with the encoder made once."""
-    return hashlib.sha256(_HASH_JSON.encode(doc).encode("utf-8")).hexdigest()
-
 
 @functools.lru_cache(maxsize=65_536)
 def day_span(iso: str) -> tuple[str, str]:
@@ -104,7 +94,7 @@ def prepare(item: DocumentPut) -> Prepared:
     elif kind is Kind.SPEAKER:
         names = [(entry_id, name) for name in (doc["name"], *doc.get("aliases", ()))]
     links = [(entry_id, link["type"], link["to"]) for link in doc.get("links", ())]
-    return Prepared(kind, entry_id, item.body, item.expected_version, hash_of(doc), row,
+    return Prepared(kind, entry_id, item.body, item.expected_version, doc_hash(doc), row,
                     names, links)
 
 

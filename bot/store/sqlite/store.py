@@ -80,7 +80,6 @@ from bot.store.sqlite.rows import (
     NewRows,
     Prepared,
     event_row,
-    hash_of,
     prepare_chunk,
     statement_row,
 )
@@ -563,7 +562,7 @@ class SqliteStore:
             entry = change.entry
             doc = entry.doc()
             body = _BODY_JSON.encode(doc)
-            new_hash = hash_of(doc)
+            new_hash = doc_hash(doc)
             row = existing.get(entry.id)
             if row is None:
                 if change.expected_version is not None and not change.force:
