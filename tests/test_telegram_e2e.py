@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import json
 import logging
+import re
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -463,3 +464,31 @@ async def test_curators_import_and_export_files_from_telegram(loaded: SqliteStor
         refusal = (await api.wait_for("sendMessage", 3))[-1]
     assert "/retract is for curators. Nothing was changed." in refusal["text"]
     assert await loaded.get("tg-briefing") is not None
+
+
+async def test_a_username_in_a_stored_quote_reaches_telegram_without_a_mention(
+        loaded: SqliteStore, api: FakeBotApi):
+    """A curator's statement quotes an @name; the reader's /show must not ping that user."""
+    quote = "Write to @durov or @mfa_russia, not to press@mid.ru."
+    rows = "\n".join(json.dumps(row) for row in (
+        {"type": "speaker", "id": "ping-speaker", "name": "Ping Speaker"},
+        {"type": "source", "id": "ping-post", "title": "Post by @durov",
+         "url": "https://t.me/durov/1", "kind": "primary"},
+        {"type": "statement", "id": "ping-speaker-2024-08-24-mention", "speaker": "ping-speaker",
+         "said_on": "2024-08-24", "text": quote, "sources": ["ping-post"]},
+    )).encode()
+    api.files["documents/ping"] = rows
+    owner_core = Core(loaded, owners=frozenset({f"telegram:{USER['id']}"}))
+    async with running(owner_core, api):
+        api.queue(_document_update("/import", "ping", "ping.jsonl", len(rows)))
+        (report,) = await api.wait_for("sendMessage")
+        assert report["text"].startswith("3 added")
+        api.queue(message("/show ping-speaker-2024-08-24-mention", GROUP))
+        shown = (await api.wait_for("sendMessage", 2))[-1]
+    text = shown["text"]
+    # Telegram reads a mention where an @ that starts a word meets username characters.
+    assert re.findall(r"(?<!\w)@[A-Za-z0-9_]+", text) == []
+    # The reader sees the quote as stored: only invisible word joiners were added.
+    assert ("<blockquote>Write to @\u2060durov or @\u2060mfa_russia, not to press@mid.ru."
+            "</blockquote>") in text
+    assert (await loaded.get("ping-speaker-2024-08-24-mention")).entry.text == quote

@@ -23,12 +23,27 @@ from bot.core.reply import (
 )
 from bot.core.request import Actor, Request
 from bot.model.entries import Kind
-from bot.render.telegram_html import MESSAGE_LIMIT, render, render_card, split_html, utf16_len
+from bot.render.telegram_html import (
+    MESSAGE_LIMIT,
+    WORD_JOINER,
+    render,
+    render_card,
+    split_html,
+    utf16_len,
+)
 from bot.store.sqlite import SqliteStore
 
 ALLOWED = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
            "blockquote", "tg-spoiler", "span", "tg-emoji"}
 _BARE_AMP = re.compile(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)")
+# How Telegram finds mentions in a message's text (tdlib's find_mentions): an @ that
+# does not follow a letter, digit or underscore, then username characters.
+_TELEGRAM_MENTION = re.compile(r"(?<!\w)@[A-Za-z0-9_]+")
+
+
+def mentions(text: str) -> list[str]:
+    """The @names Telegram would turn into mentions (and notify) in this text."""
+    return _TELEGRAM_MENTION.findall(text)
 
 
 class TelegramHtmlChecker(HTMLParser):
@@ -82,7 +97,8 @@ def check_message(message: str) -> str:
     assert not checker.stack, f"unclosed {checker.stack}"
     text = "".join(checker.text)
     assert text.strip(), "empty message"
-    return text
+    assert not mentions(text), f"Telegram would notify {mentions(text)}"
+    return text.replace(WORD_JOINER, "")  # invisible: not part of what the reader sees
 
 
 def check_reply(reply: Reply) -> list[str]:
@@ -90,7 +106,8 @@ def check_reply(reply: Reply) -> list[str]:
 
 
 WORDS = ["Лавров", "сказал", "«перемирие»", "😀", "👍🏽", "🇺🇦", "<b>", "</blockquote>", "&amp;",
-         "a&b", '"quoted"', "it's", "@everyone", '<a href="tg://user?id=42">', "x" * 300,
+         "a&b", '"quoted"', "it's", "@everyone", "@durov,", "(@mfa_russia)", "press@mid.ru",
+         '<a href="tg://user?id=42">', "x" * 300,
          "Aleppo", "\n", "阿勒颇", "e\u0301", "\u200b", "tg://user?id=7", "<", ">", "&"]
 texts = st.lists(st.sampled_from(WORDS), max_size=60).map(" ".join)
 long_texts = st.lists(st.sampled_from(WORDS), min_size=0, max_size=1200).map(" ".join)
@@ -154,9 +171,22 @@ def test_mentions_and_links_in_stored_text_come_out_escaped() -> None:
     check_message(message)
     assert '<a href="tg://' not in message
     assert '&lt;a href="tg://user?id=42"&gt;you&lt;/a&gt; &amp; more' in message
-    assert "<b>@everyone &lt;b&gt;boss&lt;/b&gt;</b>" in message
+    assert f"<b>@{WORD_JOINER}everyone &lt;b&gt;boss&lt;/b&gt;</b>" in message
     assert '<a href="https://example.org/?q=&quot;&gt;&lt;script&gt;">' in message
     assert 'Ping &lt;a href="tg://user?id=1"&gt;me&lt;/a&gt; · ' in message
+
+
+def test_a_username_in_a_stored_quote_pings_nobody_and_reads_as_stored() -> None:
+    quote = "Ask @durov (or @mfa_russia, press@mid.ru): /quote@VerbatimBot works"
+    card = Card(kind="statement", entry_id="x", heading="@durov", quote=quote,
+                sources=(SourceLine("Post by @durov", True, url="https://t.me/durov/1"),))
+    (message,) = render(Reply(blocks=(card,))).messages
+    assert mentions(message) == []
+    visible = check_message(message)
+    assert quote in visible  # with the invisible joiners taken out: the stored text
+    assert "Post by @durov" in visible
+    # Only an @ that starts a name is touched: an address and a command stay as they are.
+    assert "press@mid.ru" in message and "/quote@VerbatimBot" in message
 
 
 def test_quote_is_a_blockquote_and_sources_are_links() -> None:

@@ -1,9 +1,10 @@
 """Reply to Telegram HTML messages: escaping, links and the 4,096-unit limit live here.
 
 Telegram counts a message in UTF-16 code units (an emoji is two, a Cyrillic
-letter one) and rejects HTML whose tags do not balance. So every piece of
-stored or user text goes through ``html.escape``, links are made only from
-http(s) URLs, and a reply is cut between cards first, then between the lines
+letter one) and rejects HTML whose tags do not balance, and it turns any
+``@name`` into a mention that notifies that user. So every piece of stored
+or user text goes through ``esc`` (HTML escaped, no mention), links are made
+only from http(s) URLs, and a reply is cut between cards first, then between the lines
 of a card, then at a word inside a line; a cut closes the open tags and
 reopens them in the next message, so each message is valid on its own.
 
@@ -29,6 +30,10 @@ _TOKEN_TAGS = re.compile(r"<[^>]*>")
 _ATOM = re.compile(r"\s*\S+|\s+")
 _CHAR = re.compile(r"&#?\w+;|.", re.S)
 _URL_UNSAFE = re.compile(r"[\s\x00-\x1f]")  # whitespace (any script) or a control character
+# An @ that starts a word, before a username character: what Telegram reads as a mention.
+_MENTION = re.compile(r"(?<!\w)@(?=[A-Za-z0-9_])")
+WORD_JOINER = "\u2060"
+"""Invisible and zero-width: after an @, it keeps Telegram from reading a mention."""
 
 
 def utf16_len(text: str) -> int:
@@ -37,8 +42,16 @@ def utf16_len(text: str) -> int:
 
 
 def esc(text: str) -> str:
-    """Escape stored or typed text for a Telegram HTML text node: ``<``, ``>`` and ``&``."""
-    return escape(text, quote=False)
+    """Stored or typed text for a Telegram HTML text node: ``<``, ``>`` and ``&`` escaped,
+    and no mention.
+
+    Telegram turns any ``@name`` in a message into a mention and notifies that
+    user, so a quote that names ``@durov`` would ping him from a stored text.
+    A word joiner after the ``@`` (invisible, zero-width) ends Telegram's
+    username there: the reader sees the quote as stored, nobody is notified.
+    The stored text is never changed; only the message carries the joiner.
+    """
+    return _MENTION.sub("@" + WORD_JOINER, escape(text, quote=False))
 
 
 def safe_url(url: str | None) -> str | None:
