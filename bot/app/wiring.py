@@ -15,6 +15,7 @@ from bot.core.app import Core
 from bot.core.ratelimit import RateLimiter
 from bot.knowledge.bundled import bundled_knowledge_dir
 from bot.knowledge.loader import Bundle, read_path
+from bot.search.auto import AutoIndex
 from bot.store.sqlite import SqliteStore
 from bot.store.sync import SyncReport, sync_knowledge
 
@@ -30,7 +31,7 @@ class Bot:
     store: SqliteStore
     core: Core
     sync: SyncReport | None
-    index: DerivedIndex | None = None
+    index: DerivedIndex | AutoIndex | None = None
 
 
 def knowledge_dirs(settings: Settings) -> list[Path]:
@@ -69,7 +70,7 @@ async def open_bot(
     store = SqliteStore(settings.sqlite_path,
                         inline_budget=settings.sqlite_inline_budget_ms / 1000)
     await store.open()
-    index: DerivedIndex | None = None
+    index: DerivedIndex | AutoIndex | None = None
     try:
         report = None
         if load_knowledge:
@@ -81,6 +82,9 @@ async def open_bot(
                 log.warning("knowledge: %s", problem)
         if search_index:
             index = await open_search_index(settings, store, keep=keep_index)
+            if index is None and keep_index and settings.search_index == "auto":
+                # Too small for the index today; a long-running bot asks again as it grows.
+                index = AutoIndex(lambda: open_search_index(settings, store, keep=True))
         core = Core(store, page_size=settings.page_size, owners=settings.owner_keys,
                     limiter=limiter, ranked=index)
         yield Bot(settings, store, core, report, index)
