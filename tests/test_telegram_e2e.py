@@ -437,6 +437,19 @@ def _document_update(command: str, file_id: str, name: str, size: int) -> dict:
     return update
 
 
+@asynccontextmanager
+async def _owner_imported(store: SqliteStore, api: FakeBotApi, name: str, rows: bytes,
+                          *, added: int) -> AsyncIterator[None]:
+    """The bot running the real core, after its owner sent ``rows`` as a document to /import."""
+    api.files[f"documents/{name}"] = rows
+    owner_core = Core(store, owners=frozenset({f"telegram:{USER['id']}"}))
+    async with running(owner_core, api):
+        api.queue(_document_update("/import", name, f"{name}.jsonl", len(rows)))
+        (report,) = await api.wait_for("sendMessage")
+        assert report["text"].startswith(f"{added} added")
+        yield
+
+
 async def test_curators_import_and_export_files_from_telegram(loaded: SqliteStore,
                                                               api: FakeBotApi):
     """The real core: an owner imports a document, exports a zip; a reader is refused."""
@@ -445,12 +458,7 @@ async def test_curators_import_and_export_files_from_telegram(loaded: SqliteStor
 
     rows = (b'{"type": "source", "id": "tg-briefing", "title": "Briefing", '
             b'"url": "https://example.org/briefing", "kind": "primary"}\n')
-    api.files["documents/rows"] = rows
-    owner_core = Core(loaded, owners=frozenset({f"telegram:{USER['id']}"}))
-    async with running(owner_core, api):
-        api.queue(_document_update("/import", "rows", "rows.jsonl", len(rows)))
-        (report,) = await api.wait_for("sendMessage")
-        assert report["text"].startswith("1 added")
+    async with _owner_imported(loaded, api, "rows", rows, added=1):
         api.queue(message("/export", GROUP))
         (document,) = await api.wait_for("sendDocument")
     assert (await loaded.get("tg-briefing")).entry.url == "https://example.org/briefing"
@@ -477,12 +485,7 @@ async def test_a_username_in_a_stored_quote_reaches_telegram_without_a_mention(
         {"type": "statement", "id": "ping-speaker-2024-08-24-mention", "speaker": "ping-speaker",
          "said_on": "2024-08-24", "text": quote, "sources": ["ping-post"]},
     )).encode()
-    api.files["documents/ping"] = rows
-    owner_core = Core(loaded, owners=frozenset({f"telegram:{USER['id']}"}))
-    async with running(owner_core, api):
-        api.queue(_document_update("/import", "ping", "ping.jsonl", len(rows)))
-        (report,) = await api.wait_for("sendMessage")
-        assert report["text"].startswith("3 added")
+    async with _owner_imported(loaded, api, "ping", rows, added=3):
         api.queue(message("/show ping-speaker-2024-08-24-mention", GROUP))
         shown = (await api.wait_for("sendMessage", 2))[-1]
     text = shown["text"]
