@@ -1,12 +1,12 @@
 """Reply to Telegram HTML messages: escaping, links and the 4,096-unit limit live here.
 
 Telegram counts a message in UTF-16 code units (an emoji is two, a Cyrillic
-letter one) and rejects HTML whose tags do not balance, and it turns any
-``@name`` into a mention that notifies that user. So every piece of stored
-or user text goes through ``esc`` (HTML escaped, no mention), links are made
-only from http(s) URLs, and a reply is cut between cards first, then between the lines
-of a card, then at a word inside a line; a cut closes the open tags and
-reopens them in the next message, so each message is valid on its own.
+letter one), rejects HTML whose tags do not balance, and turns any ``@name``
+into a mention that notifies that user. So every piece of stored or user
+text goes through ``esc`` (HTML escaped, no mention), links are made only
+from http(s) URLs, and a reply is cut between cards first, then between the
+lines of a card, then at a word inside a line; a cut closes the open tags
+and reopens them in the next message, so each message is valid on its own.
 
 The limit is applied to the HTML source, which is never shorter than the text
 Telegram counts, so a message that passes here cannot be refused as too long.
