@@ -801,6 +801,10 @@ async def _assert_rows_as_apply_leaves(store: SqliteStore, tmp_path: Path, ids: 
         mine = [tuple(r) for r in await store._fetchall(f"{revisions} ORDER BY rev")]
         theirs = [tuple(r) for r in await other._fetchall(f"{revisions} ORDER BY rev")]
         assert mine == theirs
+        for each in (store, other):  # each entry names the revision that created it
+            assert await each._fetchall(
+                "SELECT e.id FROM entries e LEFT JOIN revisions r ON r.rev = e.created_rev"
+                " WHERE r.entry_id IS NOT e.id OR r.action IS NOT 'create'") == []
     finally:
         await other.close()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.core.app import Core
 from bot.model.entries import Kind, Source
-from bot.store.base import Put
+from bot.store.base import Put, Restore, Retract
 from bot.store.sqlite import SqliteStore
 from bot.store.sqlite.migrate import migrations
 from tests.conftest import ask_text
@@ -81,6 +81,47 @@ async def test_schema_7_store_upgrades_with_every_entry_and_revision(
         assert conn.execute("SELECT v FROM statement_fts_config WHERE k = 'hashsize'"
                             ).fetchone() == (16 * 1024 * 1024,)
         conn.execute("INSERT INTO statement_fts (statement_fts) VALUES ('integrity-check')")
+
+
+async def test_schema_9_store_keeps_each_entrys_whole_history(
+    loaded: SqliteStore, tmp_path: Path
+) -> None:
+    """0010: an entry's creation is found through ``entries``, the rest through an index
+    of the later revisions; an edited, retracted and restored entry keeps all five."""
+    lavrov = (await loaded.get("lavrov-2016-12-08-aleppo-pause")).entry
+    edited = lavrov.model_copy(update={"place": "Hamburg (edited)"})
+    await loaded.apply([Put(edited, expected_version=1)], "curator:ann")
+    await loaded.apply([Retract(lavrov.id, "checking the date")], "curator:ann")
+    await loaded.apply([Restore(lavrov.id, "date checked")], "curator:bob")
+    history = await loaded.history(lavrov.id)
+    assert [r.action for r in history] == ["create", "update", "retract", "restore"]
+
+    old = tmp_path / "version9.sqlite3"
+    _old_database(old, 9, Path(loaded.path))
+    async with SqliteStore(old) as upgraded:
+        assert await upgraded.history(lavrov.id) == history
+        async for stored in loaded.entries(Kind.STATEMENT):
+            assert await upgraded.history(stored.entry.id) == await loaded.history(
+                stored.entry.id)
+        # Written after the upgrade: a creation and an edit, each in its place.
+        source = Source.model_validate({"id": "src-after-upgrade", "title": "After"})
+        await upgraded.apply([Put(source)], "curator")
+        await upgraded.apply([Put(source.model_copy(update={"title": "After, edited"}),
+                                  expected_version=1)], "curator")
+        after = await upgraded.history("src-after-upgrade")
+        assert [(r.action, r.after["title"]) for r in after] == [
+            ("create", "After"), ("update", "After, edited")]
+        assert after[0].rev < after[1].rev
+
+    with sqlite3.connect(old) as conn:
+        assert conn.execute("SELECT count(*) FROM entries WHERE created_rev IS NULL"
+                            ).fetchone() == (0,)
+        # The history query reads no revision it does not return: no scan of the table.
+        plan = " ".join(row[3] for row in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT r.* FROM entries e JOIN revisions r"
+            " ON r.rev = e.created_rev WHERE e.id = ?1 UNION ALL SELECT * FROM revisions"
+            " WHERE entry_id = ?1 AND action <> 'create' ORDER BY rev", ("x",)))
+        assert "revisions_entry_later" in plan and "SCAN" not in plan, plan
 
 
 def _kinds() -> list[Kind]:

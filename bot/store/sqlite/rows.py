@@ -25,7 +25,16 @@ from bot.store.base import DocumentPut, doc_hash
 from bot.store.sqlite.bulk import encode_rows, ids_json
 
 ENTRIES_HEAD = ("INSERT INTO entries (id, kind, body, body_hash, file_hash, updated_at,"
-                " updated_by, version, retracted)")
+                " updated_by, created_rev, version, retracted)")
+NEW_ENTRIES_SQL = (
+    f"{ENTRIES_HEAD} SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
+    " json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'),"
+    " json_extract(value, '$[5]'), json_extract(value, '$[6]'),"
+    " ? + json_extract(value, '$[7]') + 1, json_extract(value, '$[8]'),"
+    " json_extract(value, '$[9]') FROM json_each(?)"
+)
+"""``NewRows.entries`` in, with the revision numbers of their creations: the chunk's
+n-th entry (from 0) is created by revision ``rev + n + 1``, ``rev`` the first parameter."""
 STATEMENT_INDEX_HEAD = (
     "INSERT INTO statement_index (id, speaker_id, said_on, date_start, date_end,"
     " language, body_text, translation, topics, context)"
@@ -131,8 +140,10 @@ def prepare_chunk(items: list[DocumentPut], actor: str, at: str) -> Chunk:
 def _new_rows(prepared: list[Prepared], ids: str, actor: str, at: str) -> NewRows | None:
     if any(p.expected_version is not None for p in prepared):
         return None
-    entries = sorted(((p.id, p.kind.value, p.body, p.hash, None, at, actor, 1, 0)
-                      for p in prepared), key=itemgetter(0))
+    # An entry's created_rev is its place in the chunk here; the writer, which alone
+    # knows the chunk's first revision number, adds it (NEW_ENTRIES_SQL).
+    entries = sorted(((p.id, p.kind.value, p.body, p.hash, None, at, actor, place, 1, 0)
+                      for place, p in enumerate(prepared)), key=itemgetter(0))
     statements = sorted((p.row for p in prepared if p.kind is Kind.STATEMENT and p.row),
                         key=itemgetter(0))
     events = [p.row for p in prepared if p.kind is Kind.EVENT and p.row]

@@ -74,6 +74,7 @@ from bot.store.sqlite.rows import (
     EVENT_INDEX_HEAD,
     LINKS_HEAD,
     NAMES_HEAD,
+    NEW_ENTRIES_SQL,
     REVISIONS_HEAD,
     STATEMENT_INDEX_HEAD,
     Chunk,
@@ -364,8 +365,12 @@ class SqliteStore:
             last = rows[-1]["id"]
 
     async def history(self, entry_id: str) -> list[Revision]:
+        # The creation through entries, the rest through their index (migration 0010).
         rows = await self._fetchall(
-            "SELECT * FROM revisions WHERE entry_id = ? ORDER BY rev", (entry_id,)
+            "SELECT r.* FROM entries e JOIN revisions r ON r.rev = e.created_rev"
+            " WHERE e.id = ?1 UNION ALL"
+            " SELECT * FROM revisions WHERE entry_id = ?1 AND action <> 'create' ORDER BY rev",
+            (entry_id,),
         )
         return [self._revision(row) for row in rows]
 
@@ -479,14 +484,16 @@ class SqliteStore:
         if row is None:
             if change.expected_version is not None and not change.force:
                 raise NotFound(f"no entry with id {entry.id!r}")
+            revision = self._log(conn, entry.id, entry.kind, actor, at, "create",
+                                 None, doc, change.reason, after_text=body)
             conn.execute(
                 "INSERT INTO entries (id, kind, body, body_hash, file_hash, version, retracted,"
-                " updated_at, updated_by) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?)",
-                (entry.id, entry.kind.value, body, new_hash, change.file_hash, at, actor),
+                " updated_at, updated_by, created_rev) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?)",
+                (entry.id, entry.kind.value, body, new_hash, change.file_hash, at, actor,
+                 revision.rev),
             )
             self._project(conn, entry, visible=True)
-            return self._log(conn, entry.id, entry.kind, actor, at, "create",
-                             None, doc, change.reason, after_text=body)
+            return revision
         self._check_put(row, change)
         if row["body_hash"] == new_hash:
             if change.file_hash is not None and row["file_hash"] != change.file_hash:
@@ -568,7 +575,7 @@ class SqliteStore:
                 if change.expected_version is not None and not change.force:
                     raise NotFound(f"no entry with id {entry.id!r}")
                 created.append((entry.id, entry.kind.value, body, new_hash, change.file_hash,
-                                at, actor))
+                                at, actor, rev + 1))  # numbered below
                 new_entries.append((entry, doc))
                 action, before, before_text = "create", None, None
             else:
@@ -751,8 +758,8 @@ class SqliteStore:
             if row is None:
                 if expected is not None:
                     raise NotFound(f"no entry with id {entry_id!r}")
-                created.append((entry_id, kind.value, body, new_hash, None, at, actor))
                 rev += 1
+                created.append((entry_id, kind.value, body, new_hash, None, at, actor, rev))
                 created_revs.append((rev, entry_id))
                 new.append(item)
                 continue
@@ -791,7 +798,7 @@ class SqliteStore:
     ) -> tuple[int, int]:
         """A chunk of new entries whose rows were all encoded off this thread: the
         writer runs SQL only (the same rows, in the same order, as the general path)."""
-        insert_encoded(conn, ENTRIES_HEAD, new.entries)
+        conn.execute(NEW_ENTRIES_SQL, (rev, new.entries))
         self._index_statements(conn, new.statements, new.statements_json)
         insert_encoded(conn, EVENT_INDEX_HEAD, new.events)
         insert_encoded(conn, NAMES_HEAD, new.names)
@@ -1200,8 +1207,9 @@ class _KindsInMemory:
 
 
 def _insert_entries(conn: sqlite3.Connection, created: list[tuple[Any, ...]]) -> None:
-    """New entries (id, kind, body, hash, file hash, at, by), in key order: each B-tree
-    page is then visited once, in sequence, instead of at random."""
+    """New entries (id, kind, body, hash, file hash, at, by, the revision that creates
+    it), in key order: each B-tree page is then visited once, in sequence, instead of at
+    random."""
     created.sort(key=itemgetter(0))
     insert_rows(conn, ENTRIES_HEAD, [(*row, 1, 0) for row in created])
 
