@@ -5,7 +5,7 @@
 -- random place: that cost ~2 s of the writer's 19 per 100,000 statements
 -- at 1M (docs/performance.md, "Where the writer's time goes"). The history
 -- of an entry is its creation, found through entries, and the rest through
--- the index. At 1M this step takes ~15 s once, at the first start.
+-- the index. At 1M this step takes ~14 s once, at the first start.
 ALTER TABLE entries ADD COLUMN created_rev INTEGER;
 UPDATE entries SET created_rev = r.rev FROM revisions r
     WHERE r.entry_id = entries.id AND r.action = 'create';
