@@ -56,10 +56,16 @@ def insert_encoded(conn: sqlite3.Connection, head: str, payload: str) -> None:
     ``head``."""
     if payload == "[]":
         return
-    width = head[head.index("(") + 1 : head.rindex(")")].count(",") + 1
-    values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(width))
     # json_each walks the array in order: the rows go in as given.
-    conn.execute(f"{head} SELECT {values} FROM json_each(?)", (payload,))
+    conn.execute(f"{head} SELECT {', '.join(encoded_values(head))} FROM json_each(?)",
+                 (payload,))
+
+
+def encoded_values(head: str) -> list[str]:
+    """The SQL that reads each column of ``head`` from a row of ``json_each``, in order,
+    for a statement that computes one of them instead."""
+    width = head[head.index("(") + 1 : head.rindex(")")].count(",") + 1
+    return [f"json_extract(value, '$[{i}]')" for i in range(width)]
 
 
 def rows_json(rows: Sequence[Sequence[str | int]]) -> str:

@@ -22,17 +22,20 @@ from typing import Any
 from bot.model.dates import PartialDate
 from bot.model.entries import Kind
 from bot.store.base import DocumentPut, doc_hash
-from bot.store.sqlite.bulk import encode_rows, ids_json
+from bot.store.sqlite.bulk import encode_rows, encoded_values, ids_json
 
 ENTRIES_HEAD = ("INSERT INTO entries (id, kind, body, body_hash, file_hash, updated_at,"
                 " updated_by, created_rev, version, retracted)")
-NEW_ENTRIES_SQL = (
-    f"{ENTRIES_HEAD} SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
-    " json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'),"
-    " json_extract(value, '$[5]'), json_extract(value, '$[6]'),"
-    " ? + json_extract(value, '$[7]') + 1, json_extract(value, '$[8]'),"
-    " json_extract(value, '$[9]') FROM json_each(?)"
-)
+_CREATED_REV = 7  # created_rev's place in ENTRIES_HEAD
+
+
+def _new_entries_sql() -> str:
+    values = encoded_values(ENTRIES_HEAD)
+    values[_CREATED_REV] = f"? + {values[_CREATED_REV]} + 1"
+    return f"{ENTRIES_HEAD} SELECT {', '.join(values)} FROM json_each(?)"
+
+
+NEW_ENTRIES_SQL = _new_entries_sql()
 """``NewRows.entries`` in, with the revision numbers of their creations: the chunk's
 n-th entry (from 0) is created by revision ``rev + n + 1``, ``rev`` the first parameter."""
 STATEMENT_INDEX_HEAD = (
