@@ -478,6 +478,10 @@ def main(argv: list[str]) -> None:
     elif phase == "serve":
         result = asyncio.run(run_serve(manifest, db, args["repeat"], args["seconds"],
                                        args["concurrency"], args["search_index"]))
+    elif phase == "import_floor":
+        from benchmarks.import_floor import run_import_floor
+
+        result = run_import_floor(manifest, Path(args["work"]))
     elif phase == "floor":
         result = run_floor(manifest, db, args["repeat"])
     elif phase == "tantivy":

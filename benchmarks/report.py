@@ -21,8 +21,8 @@ TARGETS: tuple[tuple[str, str, str, float], ...] = (
 )
 
 #: Every section a complete report has (the smoke test checks them).
-SECTIONS = ("machine", "generate", "import", "index", "core", "fts5", "tantivy", "startup",
-            "ratios")
+SECTIONS = ("machine", "generate", "import", "import_floor", "index", "core", "fts5",
+            "tantivy", "startup", "ratios")
 
 
 def get(report: dict[str, Any], path: str) -> Any:
@@ -55,6 +55,30 @@ def _shard_times(imp: dict[str, Any]) -> str:
     return " Seconds a shard, in order: " + ", ".join(f"{t:g}" for t in times) + "."
 
 
+def last_shard_per_s(report: dict[str, Any]) -> int | None:
+    """The importer's statements a second on the last shard: the rows and the store
+    size the import floor measures too."""
+    times = get(report, "import.shard_seconds")
+    rows = get(report, "import_floor.shard_statements")
+    if not times or not rows:
+        return None
+    return round(rows / times[-1])
+
+
+def _import_floor(report: dict[str, Any]) -> str:
+    floor = report.get("import_floor")
+    if not floor:
+        return ""
+    one, two = floor["one_thread"], floor["two_threads"]
+    return (f" Import floor (`benchmarks/import_floor.py`: the last shard, "
+            f"{floor['shard_statements']} statements, into bare SQLite already holding "
+            f"{floor['store_statements']}, nothing checked): {one['statements_per_s']} "
+            f"statements/s in one thread ({one['seconds']} s, CPU {one['cpu_seconds']} s), "
+            f"{two['statements_per_s']} with the full-text index on a second thread "
+            f"({two['seconds']} s, CPU {two['cpu_seconds']} s); the importer took that shard "
+            f"at {last_shard_per_s(report)} statements/s.")
+
+
 def markdown(report: dict[str, Any]) -> str:
     """One scale's figures as Markdown."""
     m = report["machine"]
@@ -78,7 +102,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"in {g['seconds']} s.",
         f"Import: {imp['seconds']} s in all ({imp['shards']} statement shards), "
         f"{imp['statements_per_s']} statements/s, database {imp['db_mb']} MB, importer peak "
-        f"RSS {imp['peak_rss_mb']} MB." + _shard_times(imp),
+        f"RSS {imp['peak_rss_mb']} MB." + _shard_times(imp) + _import_floor(report),
         "",
         "| query | command | core p50 / p95 / p99 ms | FTS5 p50 / p99 ms | core ÷ FTS5 | "
         "bare tantivy p50 / p99 ms |",
@@ -135,6 +159,9 @@ def summary(reports: list[dict[str, Any]]) -> str:
         ("statements imported per s", "import.statements_per_s"),
         ("database size, MB", "import.db_mb"),
         ("importer peak RSS, MB", "import.peak_rss_mb"),
+        ("import floor, bare SQLite, one thread, statements/s",
+         "import_floor.one_thread.statements_per_s"),
+        ("import floor, two threads, statements/s", "import_floor.two_threads.statements_per_s"),
         ("/quote p50 ms (all /quote queries)", "core.quote_all.p50"),
         ("/quote p95 ms", "core.quote_all.p95"),
         ("/quote p99 ms", "core.quote_all.p99"),

@@ -1,6 +1,7 @@
 """Runs every measurement at one scale and gathers one report.
 
-Order: generate (in this process), import, the core's latency and
+Order: generate (in this process), import, the import floor (bare
+SQLite, ``benchmarks.import_floor``), the core's latency and
 concurrency, the bare FTS5 floor, tantivy, a profile, then the start-up
 time of ``verbatim ask`` on the bundled knowledge. Every phase but the
 generator runs in its own process (see ``benchmarks.phases``).
@@ -156,6 +157,8 @@ def run(options: Options, log: Any = print) -> dict[str, Any]:
         old = json.loads(earlier.read_text(encoding="utf-8"))
         log(f"[{options.label}] reusing the archive and database of the earlier run")
         report["generate"], report["import"] = old["generate"], old["import"]
+        if "import_floor" in old:
+            report["import_floor"] = old["import_floor"]
         report["import"]["reused"] = True
         report["queries"] = json.loads(manifest_path.read_text(encoding="utf-8"))["queries"]
     else:
@@ -172,6 +175,9 @@ def run(options: Options, log: Any = print) -> dict[str, Any]:
         report["import"] = _phase("import", **common)
         (work / "import.json").write_text(json.dumps(report["import"]), encoding="utf-8")
         log(f"[{options.label}]   {report['import']['statements_per_s']} statements/s")
+    if "import_floor" not in report:  # with --reuse, once for an earlier run without it
+        log(f"[{options.label}] the import floor: the last shard into bare SQLite ...")
+        report["import_floor"] = _phase("import_floor", **common, work=str(work / "floor"))
     log(f"[{options.label}] search index ({options.search_index}) ...")
     report["index"] = _phase("index", **common, search_index=options.search_index)
     log(f"[{options.label}] core latency and {options.concurrency} concurrent /quote ...")

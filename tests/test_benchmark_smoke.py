@@ -61,6 +61,11 @@ def test_the_harness_reports_every_section_with_numbers(tmp_path: Path) -> None:
         assert _numeric(report["import"][key]), key
     (shard_seconds,) = report["import"]["shard_seconds"]  # 2,000 statements: one shard
     assert _numeric(shard_seconds)
+    floor = report["import_floor"]
+    assert (floor["store_statements"], floor["shard_statements"]) == (0, 2_000)
+    for placement in ("one_thread", "two_threads"):
+        for key in ("seconds", "cpu_seconds", "statements_per_s", "main_s", "full_text_s"):
+            assert _numeric(floor[placement][key]), (placement, key)
     core = report["core"]
     assert set(core["queries"]) == set(report["queries"])
     for name, stats in [*core["queries"].items(), ("quote_all", core["quote_all"])]:
@@ -90,6 +95,7 @@ def test_the_harness_reports_every_section_with_numbers(tmp_path: Path) -> None:
     assert (tmp_path / "2k" / "report.json").exists()
 
     text = markdown(report)
+    assert "Import floor (`benchmarks/import_floor.py`: the last shard, 2000 statements" in text
     for label, value, *_ in verdicts(report):
         assert label in text
         assert _numeric(value), label
@@ -97,3 +103,41 @@ def test_the_harness_reports_every_section_with_numbers(tmp_path: Path) -> None:
     assert "Seconds a shard" not in text
     report["import"]["shard_seconds"] = [1.5, 2.25, 3.0]
     assert "Seconds a shard, in order: 1.5, 2.25, 3." in markdown(report)
+
+
+def test_the_import_floor_stores_and_indexes_every_row_it_times(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The floor is only a floor if it does the work it claims: the last shard's
+    rows on top of the others', each findable by id and by its words."""
+    import json
+    import sqlite3
+
+    from benchmarks import generate as generator
+    from benchmarks.import_floor import build_base, load_shard
+
+    monkeypatch.setattr(generator, "SHARD", 600)
+    manifest = generator.generate(1_500, tmp_path / "archive")
+    shards = [Path(p) for p in manifest.statement_files]
+    assert len(shards) == 3
+    main, fts = tmp_path / "main.sqlite3", tmp_path / "fts.sqlite3"
+
+    assert build_base(shards[:-1], main, fts) == 1_200
+    figures = load_shard(shards[-1], main, fts, threads=2)
+
+    assert _numeric(figures["statements_per_s"]) and figures["statements_per_s"] > 0
+    last = [json.loads(line) for line in shards[-1].read_text(encoding="utf-8").splitlines()]
+    with sqlite3.connect(main) as db, sqlite3.connect(fts) as text:
+        assert db.execute("SELECT count(*) FROM entries").fetchone() == (1_500,)
+        assert db.execute("SELECT count(*) FROM statements").fetchone() == (1_500,)
+        doc = last[-1]
+        rowid, body = db.execute("SELECT rowid, body FROM entries WHERE id = ?",
+                                 (doc["id"],)).fetchone()
+        assert json.loads(body) == doc
+        speaker, said_on = db.execute("SELECT speaker, date_start FROM statements "
+                                      "WHERE rowid = ?", (rowid,)).fetchone()
+        assert (speaker, said_on) == (doc["speaker"], doc["said_on"])
+        word = max(doc["text"].strip(".").split(), key=len)
+        found = {r for (r,) in text.execute("SELECT rowid FROM fts WHERE fts MATCH ?",
+                                            (f'body_text : "{word}"',))}
+        assert rowid in found
