@@ -153,6 +153,7 @@ def run(options: Options, log: Any = print) -> dict[str, Any]:
     db = work / "bench.sqlite3"
     common = {"manifest": str(manifest_path), "db": str(db)}
     earlier = work / "report.json"
+    old: dict[str, Any] = {}
     if options.reuse and earlier.exists() and db.exists() and manifest_path.exists():
         old = json.loads(earlier.read_text(encoding="utf-8"))
         log(f"[{options.label}] reusing the archive and database of the earlier run")
@@ -180,6 +181,11 @@ def run(options: Options, log: Any = print) -> dict[str, Any]:
         report["import_floor"] = _phase("import_floor", **common, work=str(work / "floor"))
     log(f"[{options.label}] search index ({options.search_index}) ...")
     report["index"] = _phase("index", **common, search_index=options.search_index)
+    built_before = old.get("index", {})
+    if (report["index"].get("used") and not report["index"].get("rebuilt")
+            and built_before.get("rebuilt")):
+        # --reuse found the index current: the build's figures are the earlier run's.
+        report["index"] = {**built_before, "reused": True}
     log(f"[{options.label}] core latency and {options.concurrency} concurrent /quote ...")
     report["core"] = _phase("serve", **common, repeat=options.repeat, seconds=options.seconds,
                             concurrency=options.concurrency, search_index=options.search_index)

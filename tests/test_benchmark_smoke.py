@@ -8,6 +8,7 @@ under it changes; the figures themselves are only read at real scales
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,16 @@ def test_the_harness_reports_every_section_with_numbers(tmp_path: Path) -> None:
     assert "Seconds a shard" not in text
     report["import"]["shard_seconds"] = [1.5, 2.25, 3.0]
     assert "Seconds a shard, in order: 1.5, 2.25, 3." in markdown(report)
+
+    # --reuse measures the answers again and keeps what it did not redo: the import,
+    # its floor and the index build (found current, nothing built: 0 s would mislead).
+    again = run(replace(options, reuse=True, profile=False, startup=False),
+                log=lambda _text: None)
+    assert again["import"]["reused"] is True
+    assert again["import_floor"] == report["import_floor"]
+    assert again["index"]["reused"] is True
+    assert again["index"]["seconds"] == report["index"]["seconds"]
+    assert _numeric(again["core"]["quote_all"]["p50"])
 
 
 def test_the_import_floor_stores_and_indexes_every_row_it_times(
