@@ -225,6 +225,42 @@ async def test_a_line_edited_during_the_import_is_rejected_and_nothing_is_writte
     assert await snapshot(store) == before
 
 
+async def test_a_line_edited_during_an_import_checked_in_id_order_is_rejected_too(
+    store, tmp_path
+):
+    """Statements out of id order are checked in id order, their lines read ahead a
+    chunk at a time: an edited line is still caught, named, and nothing is written."""
+    from bot.transfer.importer import import_records
+    from bot.transfer.records import read_jsonl_file
+
+    known = tmp_path / "known.jsonl"
+    known.write_text(jsonl({"type": "speaker", "id": "jane-roe", "name": "Jane Roe"},
+                           {"type": "source", "id": "roe-speech", "title": "Speech",
+                            "url": "https://example.org/roe"}), encoding="utf-8")
+    assert (await import_paths(store, [known], ImportOptions(), actor="test:import")).written
+    path = tmp_path / "moving.jsonl"
+
+    def row(text: str, n: int) -> dict[str, object]:
+        return statement(text, id=f"s-{n:02d}", speaker="jane-roe", sources=["roe-speech"])
+
+    rows = [row(f"Quote {n}.", n) for n in range(30, 0, -1)]  # ids last to first
+    path.write_text(jsonl(*rows), encoding="utf-8")
+    read = read_jsonl_file(path, str(path))
+    before = await snapshot(store)
+    rows[4] = row("Quote XX.", 26)  # line 5, same length
+    path.write_text(jsonl(*rows), encoding="utf-8")
+    try:
+        report = await import_records(store, read, ImportOptions(), actor="test:import")
+    finally:
+        read.close()
+
+    assert [(e.origin.line, e.message) for e in report.rejected] == [
+        (5, "this line changed while the file was being imported: import the file again "
+            "once it is no longer being written")]
+    assert not report.written
+    assert await snapshot(store) == before
+
+
 # --------------------------------------------------------------------------- rejections
 
 

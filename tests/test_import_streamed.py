@@ -179,3 +179,70 @@ async def test_an_empty_file_writes_nothing(tmp_path: Path, streamed: list[int])
         assert not report.written and not streamed
         assert report_text(report) == "0 added, 0 changed, 0 unchanged, 0 rejected"
         assert await store.generation() == generation
+
+
+async def _statement_ids_by_rowid(store: SqliteStore) -> list[str]:
+    rows = await store._fetchall("SELECT id FROM entries WHERE kind = 'statement' ORDER BY rowid")
+    return [row[0] for row in rows]
+
+
+async def test_statements_are_written_in_id_order_and_reported_in_file_order(
+    tmp_path: Path, archive: list[Path], streamed: list[int]
+) -> None:
+    """In id order they land in the id-keyed trees one stretch at a time (fast at 1M);
+    the report still lists them as the file gives them."""
+    in_file = [row["id"] for row in _lines(archive[3])]
+    assert in_file != sorted(in_file)  # the archive is not in id order to begin with
+    async with SqliteStore(tmp_path / "store.sqlite3") as store:
+        report = await _import(store, archive)
+        written = await _statement_ids_by_rowid(store)
+        creations = await store._fetchall(
+            "SELECT entry_id FROM revisions WHERE kind = 'statement' ORDER BY rev")
+
+    assert len(streamed) == 1  # one stream, in id order, not begun again
+    assert written == sorted(in_file)
+    assert [row[0] for row in creations] == sorted(in_file)
+    reported = [entry_id for entry_id, _origin in report.added if report.kinds[entry_id]
+                == "statement"]
+    assert reported == in_file
+    assert [origin.line for entry_id, origin in report.added
+            if entry_id in set(in_file)] == list(range(1, len(in_file) + 1))
+
+
+async def test_a_statement_that_makes_up_a_source_goes_in_as_the_file_orders_it(
+    tmp_path: Path, archive: list[Path], streamed: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two new inline sources with one title: the first in the file gets the plain id,
+    as the careful way gives it, though in id order the other comes first."""
+    rows = sorted(_lines(archive[3])[:120], key=lambda row: row["id"], reverse=True)
+    first, second = rows[10], rows[100]
+    first["sources"] = [{"title": "Press release", "url": "https://example.org/one"}]
+    second["sources"] = [{"title": "Press release", "url": "https://example.org/two"}]
+    batch = _write(tmp_path / "inline.jsonl", rows)
+
+    async with SqliteStore(tmp_path / "streamed.sqlite3") as store:
+        await _import(store, archive[:3])
+        streamed.clear()
+        report = await _import(store, [batch])
+        ids = {entry_id for entry_id, _origin in report.added}
+        fast_tables = await _tables(store)
+        written = await _statement_ids_by_rowid(store)
+        got = {row["id"]: (await store.get(row["id"])).entry.sources  # type: ignore[union-attr]
+               for row in (first, second)}
+
+    assert report.written and len(streamed) == 1
+    assert got == {first["id"]: ["press-release"], second["id"]: ["press-release-2"]}
+    assert {"press-release", "press-release-2"} <= ids
+    # Begun again in file order: each chunk of 50 is the file's next 50 (sorted by id
+    # within the chunk), where in id order the first would hold the 50 smallest ids.
+    in_file = [row["id"] for row in rows]
+    assert written[-len(rows):] == [entry_id for start in range(0, len(rows), 50)
+                                    for entry_id in sorted(in_file[start:start + 50])]
+
+    monkeypatch.setattr(importer, "_may_stream", lambda *_args: False)  # the careful way
+    async with SqliteStore(tmp_path / "careful.sqlite3") as store:
+        await _import(store, archive[:3])
+        careful = await _import(store, [batch])
+        careful_tables = await _tables(store)
+    assert report_text(report) == report_text(careful) and report.added == careful.added
+    assert fast_tables == careful_tables

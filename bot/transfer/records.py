@@ -8,10 +8,12 @@ and refuse to write a half batch.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
 import json
+import os
 import sys
 import threading
 import zlib
@@ -103,6 +105,8 @@ class LineFile:
     a window of the file read 1 MB at a time: a read of its own for every line
     let another thread take the GIL at each one, and the importer's check ran
     5 s slower a 100,000-line file while the store wrote (docs/performance.md).
+    Statements checked in id order are read ahead a chunk at a time instead,
+    each line alone, in file order (``JsonLine.load``).
     A lock guards the window: records are checked on whichever worker thread the
     importer runs on. ``close`` when the import is done.
     """
@@ -123,6 +127,10 @@ class LineFile:
                 self._window = self._handle.read(max(size, self.WINDOW))
                 self._start, at = offset, 0
             return self._window[at : at + size]
+
+    def read_alone(self, offset: int, size: int) -> bytes:
+        """One line on its own, for lines asked for out of file order (no window)."""
+        return os.pread(self._handle.fileno(), size, offset)
 
     def close(self) -> None:
         self._window = b""
@@ -154,18 +162,30 @@ class JsonLine:
         """Drop the text once the record is checked; ``data`` is then an empty mapping."""
         self.text, self.place = "{}", None
 
+    def load(self) -> None:
+        """Read the line now and hold its text until ``unload``.
+
+        The importer checks statements in id order, so it reads the lines of
+        the next chunk first, in file order, rather than one by one all over
+        the file. A line that changed is left unread, for ``line`` to say so
+        when the row is checked."""
+        if self.text is None and self.place is not None:
+            line_file, offset, size, crc = self.place
+            with contextlib.suppress(FileChanged):
+                self.text = _line_text(line_file.read_alone(offset, size), offset, size, crc)
+
+    def unload(self) -> None:
+        """Let go of a loaded line: it is read from the file again if asked for."""
+        if self.place is not None:
+            self.text = None
+
     @property
     def line(self) -> str:
         if self.text is not None:
             return self.text
         assert self.place is not None
         line_file, offset, size, crc = self.place
-        raw = line_file.read(offset, size)
-        if len(raw) != size or zlib.crc32(raw) != crc:
-            raise FileChanged("this line changed while the file was being imported: "
-                              "import the file again once it is no longer being written")
-        text = raw.decode("utf-8-sig" if offset == 0 else "utf-8")
-        return text.removesuffix("\n").removesuffix("\r")
+        return _line_text(line_file.read(offset, size), offset, size, crc)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -173,6 +193,15 @@ class JsonLine:
         data: dict[str, Any] = json.loads(self.line)
         data.pop("type", None)
         return data
+
+
+def _line_text(raw: bytes, offset: int, size: int, crc: int) -> str:
+    """A line read again, as text, once it is known to be the line first read."""
+    if len(raw) != size or zlib.crc32(raw) != crc:
+        raise FileChanged("this line changed while the file was being imported: "
+                          "import the file again once it is no longer being written")
+    text = raw.decode("utf-8-sig" if offset == 0 else "utf-8")
+    return text.removesuffix("\n").removesuffix("\r")
 
 
 def read_jsonl(text: str, label: str) -> ReadResult:
