@@ -428,7 +428,8 @@ def _id_order(records: list[RawRecord | JsonLine]) -> list[RawRecord | JsonLine]
     statements, in id order they go into the id-keyed trees (``entries``,
     the statement index) and the speaker tree (ids begin with the speaker)
     one stretch at a time instead of at random places: one 100,000-statement
-    shard wrote in 12-13 s of SQL instead of 17-19 (docs/performance.md).
+    shard took 11-12 s of SQL instead of 15-18, 22 s instead of 25 in all
+    (docs/performance.md).
     The sort is stable, so rows with the same id keep their order, and the
     first one is still the one kept. What statements resolve to does not
     depend on their order unless one of them makes something up; then
