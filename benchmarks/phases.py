@@ -108,6 +108,9 @@ async def run_import(manifest: dict[str, Any], db: Path) -> dict[str, Any]:
             if report.rejected:
                 raise SystemExit(f"import rejected rows: {report.rejected[:3]}")
             added += len(report.added)
+            # Not held through the next import (its 100,000 rows and their origins,
+            # ~40 MB), as each `verbatim import` of an operator's would not be.
+            del report
         total = time.perf_counter() - started
         await store.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     statements_time = sum(timings[1:]) or total

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import platform
 import sys
 from pathlib import Path
 
@@ -262,6 +263,29 @@ async def test_a_line_edited_during_an_import_checked_in_id_order_is_rejected_to
 
 
 # --------------------------------------------------------------------------- rejections
+
+
+async def test_memory_an_import_freed_goes_back_once_no_import_is_running(
+    store, tmp_path, monkeypatch
+):
+    """A bot that imported a large upload should not keep the import's heap: the
+    allocator is asked to give it back, after the last of overlapping imports."""
+    from bot.transfer import heap, importer
+
+    glibc = sys.platform == "linux" and platform.libc_ver()[0] == "glibc"
+    assert heap.give_back() is glibc  # as here and in CI; elsewhere nothing to ask
+    calls: list[int] = []
+    monkeypatch.setattr(heap, "give_back", lambda: calls.append(importer._gc_holds))
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(jsonl(statement("One.", id="one")), encoding="utf-8")
+    second.write_text(jsonl(statement("Two.", id="two")), encoding="utf-8")
+
+    reports = await asyncio.gather(
+        *(import_paths(store, [path], ImportOptions(), actor="test:import")
+          for path in (first, second)))
+
+    assert all(report.written for report in reports)
+    assert calls == [0]  # once, when neither import held the collector off any more
 
 
 async def test_a_malformed_json_line_is_rejected_with_its_line_and_nothing_is_written(

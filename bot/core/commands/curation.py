@@ -14,7 +14,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from rapidfuzz import fuzz
@@ -39,6 +39,9 @@ from bot.model.problems import problems
 from bot.search.names import fold
 from bot.store.base import Put, Restore, Retract, Revision, StatementQuery, Stored
 from bot.transfer.resolve import clean_name, slugify, statement_id
+
+if TYPE_CHECKING:  # the importer is loaded on the first /import, not at start-up
+    from bot.transfer.records import ReadResult
 
 DUPLICATE_RATIO = 90.0
 SUGGESTIONS_PER_HOUR = 5
@@ -538,8 +541,7 @@ async def curator(ctx: Context, request: Request) -> Reply:
 
 
 async def import_file(ctx: Context, request: Request) -> Reply:
-    from bot.transfer.importer import ImportOptions, detect_format, import_records, read_bytes
-    from bot.transfer.records import ColumnMapping, ReadResult
+    from bot.transfer.importer import ImportOptions, give_back_memory, import_records
     from bot.transfer.report import report_text
 
     upload = request.upload
@@ -548,6 +550,20 @@ async def import_file(ctx: Context, request: Request) -> Reply:
     if len(upload.data) > MAX_UPLOAD_BYTES:
         raise CurationError(f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MiB.")
     skip = "skip-invalid" in request.args.split()
+    read = _read_upload(upload)
+    report = await import_records(ctx.store, read, ImportOptions(skip_invalid=skip),
+                                  actor=request.actor.key)
+    del read  # the upload's records, freed before the memory is given back
+    await give_back_memory()
+    tone = Tone.SUCCESS if report.ok else Tone.ERROR
+    return Reply(blocks=(Notice(report_text(report), tone),))
+
+
+def _read_upload(upload: Upload) -> ReadResult:
+    """Every record of the upload's files, or a CurationError naming the file to fix."""
+    from bot.transfer.importer import detect_format, read_bytes
+    from bot.transfer.records import ColumnMapping, ReadResult
+
     read = ReadResult()
     for name, data in _unpacked(upload):
         try:
@@ -558,10 +574,7 @@ async def import_file(ctx: Context, request: Request) -> Reply:
         part = read_bytes(data, name, fmt, ColumnMapping())
         read.records += part.records
         read.errors += part.errors
-    report = await import_records(ctx.store, read, ImportOptions(skip_invalid=skip),
-                                  actor=request.actor.key)
-    tone = Tone.SUCCESS if report.ok else Tone.ERROR
-    return Reply(blocks=(Notice(report_text(report), tone),))
+    return read
 
 
 def _unpacked(upload: Upload) -> list[tuple[str, bytes]]:
