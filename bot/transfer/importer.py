@@ -285,12 +285,12 @@ async def _import_records(
         checker = await asyncio.to_thread(_Checker, resolver, read, report)
         if await asyncio.to_thread(_may_stream, read, options, checker):
             by_id = await asyncio.to_thread(_id_order, checker.records)
-            for reordered in [True, False] if by_id is not None else [False]:
-                records = by_id if by_id is not None and reordered else checker.records
+            for in_id_order in (True, False) if by_id is not None else (False,):
+                records = by_id if by_id is not None and in_id_order else checker.records
                 checker.keep_records = True  # to check them again if the stream stops
                 checker.streaming = True
                 streamed = _Streamed(checker, iter(_progress(records, progress, "Checking")),
-                                     reordered=reordered)
+                                     reordered=in_id_order)
                 try:
                     await store.put_documents(streamed.chunks(), actor)
                 except _Abandon as stopped:
@@ -440,6 +440,7 @@ def _id_order(records: list[RawRecord | JsonLine]) -> list[RawRecord | JsonLine]
     one stretch at a time instead of at random places: one 100,000-statement
     shard took 11-12 s of SQL instead of 15-18, 22 s instead of 25 in all
     (docs/performance.md).
+
     The sort is stable, so rows with the same id keep their order, and the
     first one is still the one kept. What statements resolve to does not
     depend on their order unless one of them makes something up; then

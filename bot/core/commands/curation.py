@@ -9,6 +9,7 @@ who, never a silent overwrite.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import zipfile
@@ -550,7 +551,7 @@ async def import_file(ctx: Context, request: Request) -> Reply:
     if len(upload.data) > MAX_UPLOAD_BYTES:
         raise CurationError(f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MiB.")
     skip = "skip-invalid" in request.args.split()
-    read = _read_upload(upload)
+    read = await asyncio.to_thread(_read_upload, upload)  # seconds for a large file
     report = await import_records(ctx.store, read, ImportOptions(skip_invalid=skip),
                                   actor=request.actor.key)
     del read  # the upload's records, freed before the memory is given back
