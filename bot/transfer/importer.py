@@ -485,8 +485,8 @@ class _Streamed:
             row = checker.check(record)
             if row is None or row.id in store_kinds:  # rejected, or not new after all
                 raise _Abandon
-            if self.reordered and made_before_statements is not None \
-                    and len(created) > made_before_statements:
+            if (self.reordered and made_before_statements is not None
+                    and len(created) > made_before_statements):
                 raise _Reorder
             pending.append(row)
             if len(pending) == WRITE_CHUNK:

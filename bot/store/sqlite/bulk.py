@@ -61,11 +61,15 @@ def insert_encoded(conn: sqlite3.Connection, head: str, payload: str) -> None:
                  (payload,))
 
 
+def columns(head: str) -> list[str]:
+    """The column names of an ``INSERT INTO table (a, b, ...)`` head, in order."""
+    return [name.strip() for name in head[head.index("(") + 1 : head.rindex(")")].split(",")]
+
+
 def encoded_values(head: str) -> list[str]:
     """The SQL that reads each column of ``head`` from a row of ``json_each``, in order,
     for a statement that computes one of them instead."""
-    width = head[head.index("(") + 1 : head.rindex(")")].count(",") + 1
-    return [f"json_extract(value, '$[{i}]')" for i in range(width)]
+    return [f"json_extract(value, '$[{i}]')" for i in range(len(columns(head)))]
 
 
 def rows_json(rows: Sequence[Sequence[str | int]]) -> str:

@@ -22,16 +22,16 @@ from typing import Any
 from bot.model.dates import PartialDate
 from bot.model.entries import Kind
 from bot.store.base import DocumentPut, doc_hash
-from bot.store.sqlite.bulk import encode_rows, encoded_values, ids_json
+from bot.store.sqlite.bulk import columns, encode_rows, encoded_values, ids_json
 
 ENTRIES_HEAD = ("INSERT INTO entries (id, kind, body, body_hash, file_hash, updated_at,"
                 " updated_by, created_rev, version, retracted)")
-_CREATED_REV = 7  # created_rev's place in ENTRIES_HEAD
 
 
 def _new_entries_sql() -> str:
     values = encoded_values(ENTRIES_HEAD)
-    values[_CREATED_REV] = f"? + {values[_CREATED_REV]} + 1"
+    at = columns(ENTRIES_HEAD).index("created_rev")
+    values[at] = f"? + {values[at]} + 1"
     return f"{ENTRIES_HEAD} SELECT {', '.join(values)} FROM json_each(?)"
 
 
