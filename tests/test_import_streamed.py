@@ -21,6 +21,7 @@ from bot.store.sqlite import SqliteStore
 from bot.transfer import importer
 from bot.transfer.importer import ImportOptions, ImportReport, import_paths
 from bot.transfer.report import report_text
+from bot.transfer.resolve import statement_id
 
 
 @pytest.fixture(autouse=True)
@@ -245,4 +246,35 @@ async def test_a_statement_that_makes_up_a_source_goes_in_as_the_file_orders_it(
         careful = await _import(store, [batch])
         careful_tables = await _tables(store)
     assert report_text(report) == report_text(careful) and report.added == careful.added
+    assert fast_tables == careful_tables
+
+
+async def test_a_link_to_a_statement_checked_later_is_found_and_written(
+    tmp_path: Path, archive: list[Path], streamed: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events are checked before statements: an event linking to a statement whose id
+    is made from its words points to an id not known yet when the event is written.
+    The link is checked again once every row is in, and the batch still streams."""
+    rows = _lines(archive[3])[:200]
+    target = {key: value for key, value in rows[150].items() if key != "id"}
+    target_id = statement_id(target["speaker"], target["said_on"], target["text"])
+    rows[150] = target
+    event = {**_lines(archive[2])[0], "id": "ev-new",
+             "links": [{"type": "responds_to", "to": target_id}]}
+    batch = _write(tmp_path / "forward.jsonl", [*rows, event])
+
+    async with SqliteStore(tmp_path / "streamed.sqlite3") as store:
+        await _import(store, archive[:3])
+        streamed.clear()
+        fast = await _import(store, [batch])
+        fast_tables = await _tables(store)
+    monkeypatch.setattr(importer, "_may_stream", lambda *_args: False)  # the careful way
+    async with SqliteStore(tmp_path / "careful.sqlite3") as store:
+        await _import(store, archive[:3])
+        careful = await _import(store, [batch])
+        careful_tables = await _tables(store)
+
+    assert streamed == [201] and fast.written and not fast.rejected
+    assert ("ev-new", "responds_to", target_id) in fast_tables["links"]
+    assert fast.added == careful.added
     assert fast_tables == careful_tables
