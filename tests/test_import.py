@@ -19,11 +19,14 @@ import pytest
 
 from bot.app.cli import main
 from bot.model.entries import Source, Speaker, Statement
-from bot.store.base import Put, Retract
+from bot.store.base import Conflict, DocumentPut, Put, Retract
 from bot.store.sqlite import SqliteStore
 from bot.transfer.importer import ImportOptions, ImportReport, import_paths
 from bot.transfer.report import MAX_LISTED, report_text
 from tests.conftest import SHARED, need_shared
+
+# The store's canonical JSON of a document (``DocumentPut.body``).
+_BODY = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 LIAR = SHARED / "data" / "liar"
 LIAR_PLUS = SHARED / "data" / "liar_plus"
@@ -837,6 +840,33 @@ async def test_a_streamed_chunk_with_a_nul_in_a_quote_is_written_exactly(store, 
     assert report.written and not report.rejected
     assert (await get(store, "s-1")).text == "Before\x00after."
     await _assert_rows_as_apply_leaves(store, tmp_path, ["ann-bee", "src-1", "s-1", "s-2"])
+
+
+async def test_a_chunk_put_as_new_with_one_on_record_is_refused_whole(store, tmp_path):
+    """A chunk of entries all put as new is held as its encoded rows only; when one of
+    its ids is on record after all, the writer works the entries out again from those
+    rows to check each one: the put is refused, naming it, and nothing is written."""
+    rows = jsonl(
+        {"type": "speaker", "id": "ann-bee", "name": "Ann Bee"},
+        {"type": "source", "id": "src-1", "title": "Record"},
+        {"id": "s-1", "speaker": "ann-bee", "said_on": "2016", "text": "First words.",
+         "sources": ["src-1"]},
+    )
+    report, _ = await run(store, tmp_path, "first.jsonl", rows)
+    assert report.written
+    generation = await store.generation()
+    added = Statement(id="s-3", speaker="ann-bee", said_on="2017-05", text="Новые слова.",
+                      sources=["src-1"])
+    again = Statement(id="s-1", speaker="ann-bee", said_on="2016", text="First words.",
+                      place="Geneva", sources=["src-1"])
+    puts = [DocumentPut(e.kind, e.id, _BODY.encode(e.doc()), None) for e in (added, again)]
+
+    with pytest.raises(Conflict, match=r"^'s-1' already exists \(version 1\)$"):
+        await store.put_documents([puts], "test:import")
+
+    assert await store.get("s-3") is None
+    assert (await get(store, "s-1")).place is None
+    assert await store.generation() == generation
 
 
 async def _assert_rows_as_apply_leaves(store: SqliteStore, tmp_path: Path, ids: list[str]

@@ -624,42 +624,21 @@ class SqliteStore:
         )
 
     @staticmethod
-    def _index_statements(
-        conn: sqlite3.Connection, statements: list[tuple[Any, ...]], encoded: str | None = None
-    ) -> None:
+    def _index_statements(conn: sqlite3.Connection, statements: list[tuple[Any, ...]]) -> None:
         """New rows of ``statement_index``, then their full-text rows and speaker counts
-        with one INSERT ... SELECT each over the new rowids (migration 0005).
-        ``encoded``: the same rows, already in id order, as ``bulk.encode_rows`` gave them."""
-        if not statements:
-            return
-        if encoded is None:
+        with one INSERT ... SELECT each over the new rowids (migration 0005)."""
+        if statements:
             statements.sort(key=itemgetter(0))
-        (first,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM statement_index"
-                                ).fetchone()
-        # The triggers stand aside while this row exists (0005); never committed.
-        conn.execute("INSERT INTO meta (key, value) VALUES ('bulk_index', 1)")
-        try:
-            if encoded is None:
+            with _bulk_statements(conn, len(statements)):
                 insert_rows(conn, STATEMENT_INDEX_HEAD, statements)
-            else:
+
+    @staticmethod
+    def _index_encoded_statements(conn: sqlite3.Connection, encoded: str, count: int) -> None:
+        """``_index_statements`` of ``count`` rows already in id order, as
+        ``bulk.encode_rows`` gave them."""
+        if count:
+            with _bulk_statements(conn, count):
                 insert_encoded(conn, STATEMENT_INDEX_HEAD, encoded)
-        finally:
-            conn.execute("DELETE FROM meta WHERE key = 'bulk_index'")
-        span = (first, first + len(statements))
-        (last,) = conn.execute("SELECT max(rowid) FROM statement_index").fetchone()
-        assert last == span[1], (last, span)
-        conn.execute(
-            "INSERT INTO statement_fts (rowid, body_text, translation, topics, context,"
-            " speaker_token) SELECT rowid, body_text, translation, topics, context,"
-            " speaker_token FROM statement_index WHERE rowid > ? AND rowid <= ?",
-            span,
-        )
-        conn.execute(
-            "INSERT INTO statement_counts (speaker_id, n) SELECT speaker_id, count(*)"
-            " FROM statement_index WHERE rowid > ? AND rowid <= ? GROUP BY speaker_id"
-            " ON CONFLICT (speaker_id) DO UPDATE SET n = n + excluded.n",
-            span,
-        )
 
     @staticmethod
     def _index_names_and_links(
@@ -746,7 +725,7 @@ class SqliteStore:
         last revision number and how many revisions were written."""
         existing = {row["id"]: row for row in _rows_by_ids_json(conn, "*", chunk.ids)}
         if not existing and chunk.new is not None:
-            return self._write_new(conn, chunk.new, len(chunk.items), actor, at, rev)
+            return self._write_new(conn, chunk.new, chunk.count, actor, at, rev)
         created: list[tuple[Any, ...]] = []
         created_revs: list[tuple[int, str]] = []
         log_rows: list[tuple[Any, ...]] = []
@@ -799,7 +778,7 @@ class SqliteStore:
         """A chunk of new entries whose rows were all encoded off this thread: the
         writer runs SQL only (the same rows, in the same order, as the general path)."""
         conn.execute(NEW_ENTRIES_SQL, (rev, new.entries))
-        self._index_statements(conn, new.statements, new.statements_json)
+        self._index_encoded_statements(conn, new.statements_json, new.statements)
         insert_encoded(conn, EVENT_INDEX_HEAD, new.events)
         insert_encoded(conn, NAMES_HEAD, new.names)
         insert_encoded(conn, LINKS_HEAD, new.links)
@@ -1204,6 +1183,35 @@ class _KindsInMemory:
 
     def close(self) -> None:
         pass
+
+
+@contextmanager
+def _bulk_statements(conn: sqlite3.Connection, count: int) -> Iterator[None]:
+    """Around the insert of ``count`` new ``statement_index`` rows: the triggers stand
+    aside while it runs (0005), then the new rows' full-text rows and speaker counts
+    go in with one INSERT ... SELECT each over their rowids."""
+    (first,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM statement_index").fetchone()
+    # The triggers stand aside while this row exists (0005); never committed.
+    conn.execute("INSERT INTO meta (key, value) VALUES ('bulk_index', 1)")
+    try:
+        yield
+    finally:
+        conn.execute("DELETE FROM meta WHERE key = 'bulk_index'")
+    span = (first, first + count)
+    (last,) = conn.execute("SELECT max(rowid) FROM statement_index").fetchone()
+    assert last == span[1], (last, span)
+    conn.execute(
+        "INSERT INTO statement_fts (rowid, body_text, translation, topics, context,"
+        " speaker_token) SELECT rowid, body_text, translation, topics, context,"
+        " speaker_token FROM statement_index WHERE rowid > ? AND rowid <= ?",
+        span,
+    )
+    conn.execute(
+        "INSERT INTO statement_counts (speaker_id, n) SELECT speaker_id, count(*)"
+        " FROM statement_index WHERE rowid > ? AND rowid <= ? GROUP BY speaker_id"
+        " ON CONFLICT (speaker_id) DO UPDATE SET n = n + excluded.n",
+        span,
+    )
 
 
 def _insert_entries(conn: sqlite3.Connection, created: list[tuple[Any, ...]]) -> None:
