@@ -387,7 +387,8 @@ class _Checker:
             self.resolver.register(entry.kind, entry_id)
         row = _Row(entry, record.origin, self._shared, keep_doc=self.streaming,
                    entry_id=entry_id)
-        self.rows.append(row)
+        if not self.streaming:  # a streamed row is the stream's to keep (``_Streamed``)
+            self.rows.append(row)
         return row
 
     def made(self) -> list[_Row]:
@@ -485,12 +486,13 @@ class _Streamed:
     ``order``: where each record pulled stands in ``checker.records`` (None when
     they come in that order), so the report can list them as the files give them.
 
-    A written row keeps only what the report needs: its id, kind and origin.
-    What it points to is checked as it is written, against the ids the store
-    and the batch hold by then; a row that points to something not (yet)
-    known is kept whole and checked again once every row is in. With the
-    records' places packed (``JsonLine``), a 1M-statement archive imported
-    in one command peaked at 921 MB instead of 1,282 MB (docs/performance.md).
+    Of a written row only its id is kept (``ids``): its record holds its kind
+    and origin, for the report. What it points to is checked as it is
+    written, against the ids the store and the batch hold by then; a row
+    that points to something not (yet) known is kept whole and checked again
+    once every row is in. With the records' places packed (``JsonLine``), a
+    1M-statement archive imported in one command peaked at 921 MB instead of
+    1,282 MB (docs/performance.md).
     """
 
     def __init__(self, checker: _Checker, records: Iterator[RawRecord | JsonLine], *,
@@ -499,6 +501,7 @@ class _Streamed:
         self.records = records
         self.order = order
         self.made: list[_Row] = []
+        self.ids: list[str] = []  # of the rows checked, in the order pulled
         self._unresolved: list[_Row] = []  # rows pointing to an id not known when written
         self._used: set[str] = set()  # the speakers and sources written rows point to
 
@@ -520,6 +523,7 @@ class _Streamed:
                     and len(created) > made_before_statements):
                 raise _Reorder
             self._note_references(row, known)
+            self.ids.append(row.id)
             pending.append(row)
             if len(pending) == WRITE_CHUNK:
                 yield self._put(pending)
@@ -561,15 +565,19 @@ class _Streamed:
         """The report of the careful way: what was made up, then the rows in the order
         the careful way checks them (by kind, then as the files give them), whatever
         the order they were written in."""
-        rows: list[_Row] = self.checker.rows
-        if self.order is not None:  # every record checked is one row, in that order
-            in_file_order: list[_Row] = [rows[0]] * len(rows)
-            for row, position in zip(rows, self.order, strict=True):
-                in_file_order[position] = row
-            rows = in_file_order
-        for row in [*self.made, *rows]:
+        ids = self.ids
+        if self.order is not None:  # every record pulled became a row, in that order
+            in_file_order = [""] * len(ids)
+            for entry_id, position in zip(ids, self.order, strict=True):
+                in_file_order[position] = entry_id
+            ids = in_file_order
+        for row in self.made:
             report.added.append((row.id, row.origin))
             report.kinds[row.id] = row.kind
+        # A row's kind and origin are its record's (``_Checker.check``).
+        for record, entry_id in zip(self.checker.records, ids, strict=True):
+            report.added.append((entry_id, record.origin))
+            report.kinds[entry_id] = record.kind
         report.written = True
 
 
