@@ -21,15 +21,12 @@ from bot.model.entries import Entry, Kind
 
 class DocumentPut(NamedTuple):
     """One document of ``put_documents``: ``body`` is the canonical JSON of a valid entry,
-    as the store writes it; ``expected_version`` None for a new entry. ``doc`` is that
-    body parsed, when the caller still holds it: the store then does not parse it again
-    (~7 microseconds a statement, on the thread that also checks the import)."""
+    as the store writes it; ``expected_version`` None for a new entry."""
 
     kind: Kind
     id: str
     body: str
     expected_version: int | None
-    doc: dict[str, Any] | None = None
 
 
 class StoreError(Exception):

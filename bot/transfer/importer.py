@@ -187,17 +187,16 @@ class _Row:
     and what it points to. About a fifth of the size of the entry it was made from
     (~0.7 KB for a statement), so a 100,000-row import fits in ~70 MB."""
 
-    __slots__ = ("body", "id", "kind", "links", "origin", "parsed", "sources", "speaker")
+    __slots__ = ("body", "id", "kind", "links", "origin", "sources", "speaker")
 
     def __init__(self, entry: Entry, origin: Origin, shared: dict[str, str], *,
-                 keep_doc: bool = False, entry_id: str | None = None) -> None:
+                 entry_id: str | None = None) -> None:
         self.kind = entry.kind
         self.id = entry.id if entry_id is None else entry_id
-        doc = entry.doc()
-        self.body = _BODY_JSON.encode(doc)
-        # The document itself, for a row about to be streamed to the store: it then
-        # need not parse the body again. Never kept for a whole batch (~1.5 KB a row).
-        self.parsed: dict[str, Any] | None = doc if keep_doc else None
+        # Text only: the store parses it again (~7 microseconds a statement) rather
+        # than a streamed chunk holding 4,000 parsed documents until it is taken
+        # (~10 MB of the importer's peak; docs/performance.md).
+        self.body = _BODY_JSON.encode(entry.doc())
         self.origin = origin
         # Ids repeat across rows (a few thousand speakers and sources): one string each.
         self.speaker = (shared.setdefault(entry.speaker, entry.speaker)
@@ -361,7 +360,7 @@ class _Checker:
         self._shared: dict[str, str] = {}
         self._made: list[_Row] | None = None
         self.keep_records = False
-        self.streaming = False  # rows keep their document until the stream takes it
+        self.streaming = False  # rows go to the stream (``_Streamed``), not to ``rows``
 
     def check(self, record: RawRecord | JsonLine) -> _Row | None:
         """The record as a row, or None when it is rejected."""
@@ -385,8 +384,7 @@ class _Checker:
             self.resolver.add_source(entry)
         else:
             self.resolver.register(entry.kind, entry_id)
-        row = _Row(entry, record.origin, self._shared, keep_doc=self.streaming,
-                   entry_id=entry_id)
+        row = _Row(entry, record.origin, self._shared, entry_id=entry_id)
         if not self.streaming:  # a streamed row is the stream's to keep (``_Streamed``)
             self.rows.append(row)
         return row
@@ -553,12 +551,9 @@ class _Streamed:
     def _put(rows: list[_Row]) -> list[DocumentPut]:
         # By kind, then id: each chunk covers one stretch of the id-keyed B-trees.
         rows.sort(key=lambda row: (_ORDER[row.kind], row.id))
-        puts = [DocumentPut(row.kind, row.id, row.body, None, row.parsed) for row in rows]
-        for row in rows:
-            # Written (or about to be): the row keeps what the report needs, not its
-            # document (~70 MB a 100k file).
+        puts = [DocumentPut(row.kind, row.id, row.body, None) for row in rows]
+        for row in rows:  # a row still to be checked again keeps no document
             row.body = ""
-            row.parsed = None
         return puts
 
     def report_written(self, report: ImportReport) -> None:

@@ -92,11 +92,10 @@ class Prepared:
 
 
 def prepare(item: DocumentPut) -> Prepared:
-    """The hash and derived rows of an item, from its document (parsed once, if the
-    caller did not hand it over). The parsed document is not kept: a chunk waiting
-    to be written holds text only."""
+    """The hash and derived rows of an item, from its document. The parsed document is
+    not kept: a chunk waiting to be written holds text only."""
     kind, entry_id = item.kind, item.id
-    doc = item.doc if item.doc is not None else json.loads(item.body)
+    doc = json.loads(item.body)
     row: tuple[Any, ...] | None = None
     names: list[tuple[str, str]] = []
     if kind is Kind.STATEMENT:
