@@ -312,6 +312,9 @@ async def _import_records(
                     if not isinstance(stopped, _Reorder):
                         break
                 else:
+                    # The store's ids go before the report's rows come (the peak of a
+                    # large import was its last moment).
+                    resolver.store_kinds.close()
                     await asyncio.to_thread(streamed.report_written, report)
                     return report
         return await _check_and_write(store, checker, read, options, report, actor=actor,

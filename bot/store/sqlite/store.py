@@ -1160,7 +1160,10 @@ class _KindsOnDisk:
         return [(row[0], row[1], row[2], row[3]) for row in rows]
 
     def close(self) -> None:
+        """Done: the connection closes and the ids held go (~15 MB at 1M)."""
         self._conn.close()
+        self._others.clear()
+        self._known.clear()
 
 
 class _KindsInMemory:
