@@ -151,16 +151,17 @@ def _date(value: Any) -> Any:
     return date
 
 
-def _resolve_record(resolver: Resolver, record: RawRecord | JsonLine) -> dict[str, Any]:
+def _resolve_record(resolver: Resolver, record: RawRecord | JsonLine, origin: Origin
+                    ) -> dict[str, Any]:
     data = record.data if isinstance(record, JsonLine) else dict(record.data)
     if record.kind in (Kind.STATEMENT, Kind.EVENT) and data.get("sources") is not None:
         sources = data["sources"]
         data["sources"] = resolver.sources([sources] if isinstance(sources, str | dict)
-                                           else sources, record.origin)
+                                           else sources, origin)
     if record.kind is Kind.STATEMENT:
         speaker = data.get("speaker")
         if isinstance(speaker, str):
-            data["speaker"] = resolver.speaker(speaker, record.origin)
+            data["speaker"] = resolver.speaker(speaker, origin)
         if (not data.get("id") and isinstance(data.get("speaker"), str)
                 and isinstance(data.get("text"), str) and data.get("said_on")):
             data["id"] = statement_id(data["speaker"], str(data["said_on"]), data["text"])
@@ -359,7 +360,7 @@ class _Checker:
                 resolver.reserve(record.kind, record.given_id)
         self.records = sorted(read.records, key=lambda r: _ORDER[r.kind])
         self.rows: list[_Row] = []
-        self._batch_ids: dict[str, Origin] = {}
+        self._batch_ids: dict[str, RawRecord | JsonLine] = {}  # the first row of each id
         self._shared: dict[str, str] = {}
         self._made: list[_Row] | None = None
         self.keep_records = False
@@ -367,7 +368,8 @@ class _Checker:
 
     def check(self, record: RawRecord | JsonLine) -> _Row | None:
         """The record as a row, or None when it is rejected."""
-        entry = _check(self.resolver, record, self.report)
+        origin = record.origin
+        entry = _check(self.resolver, record, origin, self.report)
         if isinstance(record, JsonLine) and not self.keep_records:
             record.release()  # checked: its text is not read again (~45 MB a 100k file)
         if entry is None:
@@ -375,11 +377,12 @@ class _Checker:
         # The id as the file gave it, when it is the entry's: one string for the row,
         # the maps below and the record (~8 MB a 100,000-row file).
         entry_id = record.given_id if record.given_id == entry.id else entry.id
-        first = self._batch_ids.setdefault(entry_id, record.origin)
-        if first is not record.origin:
-            why = (f"same speaker, date and text as the row at {first} (id {entry_id!r})"
-                   if _derives_id(record) else f"{entry_id!r} also appears at {first}")
-            self.report.rejected.append(LoadError(record.origin, "id", why))
+        first = self._batch_ids.setdefault(entry_id, record)
+        if first is not record:
+            why = (f"same speaker, date and text as the row at {first.origin} "
+                   f"(id {entry_id!r})" if _derives_id(record)
+                   else f"{entry_id!r} also appears at {first.origin}")
+            self.report.rejected.append(LoadError(origin, "id", why))
             return None
         if isinstance(entry, Speaker):
             self.resolver.add_speaker(entry)
@@ -387,7 +390,7 @@ class _Checker:
             self.resolver.add_source(entry)
         else:
             self.resolver.register(entry.kind, entry_id)
-        row = _Row(entry, record.origin, self._shared, entry_id=entry_id)
+        row = _Row(entry, origin, self._shared, entry_id=entry_id)
         if not self.streaming:  # a streamed row is the stream's to keep (``_Streamed``)
             self.rows.append(row)
         return row
@@ -609,18 +612,18 @@ def _used(rows: Iterable[_Row]) -> set[str]:
     return used
 
 
-def _check(resolver: Resolver, record: RawRecord | JsonLine, report: ImportReport
-           ) -> Entry | None:
+def _check(resolver: Resolver, record: RawRecord | JsonLine, origin: Origin,
+           report: ImportReport) -> Entry | None:
     """Resolve and validate one record; its rejections go to the report."""
     try:
-        data = _resolve_record(resolver, record)
+        data = _resolve_record(resolver, record, origin)
     except ResolveError as exc:
-        report.rejected.append(LoadError(record.origin, exc.field, exc.message))
+        report.rejected.append(LoadError(origin, exc.field, exc.message))
         return None
     except FileChanged as exc:
-        report.rejected.append(LoadError(record.origin, "", str(exc)))
+        report.rejected.append(LoadError(origin, "", str(exc)))
         return None
-    entry, errors = validate_record(record.kind, data, record.origin)
+    entry, errors = validate_record(record.kind, data, origin)
     if entry is None:
         if _derives_id(record) and any(e.field != "id" for e in errors):
             # The id is made from speaker, said_on and text: the errors about those
