@@ -196,7 +196,7 @@ class _Row:
         self.id = entry.id if entry_id is None else entry_id
         # Text only: the store parses it again (~7 microseconds a statement) rather
         # than a streamed chunk holding 4,000 parsed documents until it is taken
-        # (~10 MB of the importer's peak; docs/performance.md).
+        # (~12 MB of the importer's peak; docs/performance.md).
         self.body = _BODY_JSON.encode(entry.doc())
         self.origin = origin
         # Ids repeat across rows (a few thousand speakers and sources): one string each.
@@ -495,8 +495,8 @@ class _Streamed:
     written, against the ids the store and the batch hold by then; a row
     that points to something not (yet) known is kept whole and checked again
     once every row is in. With the records' places packed (``JsonLine``), a
-    1M-statement archive imported in one command peaked at 921 MB instead of
-    1,282 MB (docs/performance.md).
+    1M-statement archive imported in one command peaked at 900 MB instead of
+    1,253 MB (docs/performance.md).
     """
 
     def __init__(self, checker: _Checker, records: Iterator[RawRecord | JsonLine], *,

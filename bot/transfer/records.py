@@ -144,7 +144,7 @@ class JsonLine:
     A parsed record is four times the size of its line (~1.9 KB against
     ~450 bytes for a typical statement). The records of a 100,000-line
     file, each with its origin and id, took ~90 MB holding their lines and
-    ~45 MB holding only their place in the file; ~28 MB with that place and
+    ~38 MB holding only their place in the file; ~20 MB with that place and
     the line's number packed into one integer (``spot``) and its ``origin``
     made when asked for. Parsing twice costs ~5 microseconds a row.
     """

@@ -131,7 +131,7 @@ class Chunk:
     A chunk of new entries is held only as its encoded rows (``new``): the
     writer needs nothing else unless one of its ids turns out to be on
     record, and then ``items`` works the entries out again from those rows.
-    Holding both cost ~6 MB for each of the two chunks in flight
+    Holding both cost ~7 MB for each of the two chunks in flight
     (4,000 statements each; docs/performance.md).
     """
 
