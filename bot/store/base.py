@@ -228,6 +228,9 @@ class KindLookup(Protocol):
     def sources(self) -> list[tuple[str, str, str, str]]:
         """Each source's id, URL (or ""), title and publisher (or ""), in id order."""
         ...
+    def speaker_names(self) -> list[tuple[str, str]]:
+        """Each speaker's id and names, as ``Store.speaker_names`` gives them."""
+        ...
     def close(self) -> None: ...
 
 

@@ -31,7 +31,6 @@ from bot.knowledge.loader import (
 from bot.model.dates import DateError, PartialDate
 from bot.model.entries import Entry, Event, Kind, Source, Speaker, Statement
 from bot.model.problems import reference_problem, with_article
-from bot.search.names import SpeakerIndex
 from bot.store.base import DocumentPut, KindLookup, Store, Stored, doc_hash
 from bot.transfer import heap
 from bot.transfer.records import (
@@ -45,7 +44,13 @@ from bot.transfer.records import (
     read_table,
     read_yaml,
 )
-from bot.transfer.resolve import ResolveError, Resolver, SourceKeys, statement_id
+from bot.transfer.resolve import (
+    ResolveError,
+    Resolver,
+    SourceKeys,
+    StoreSpeakers,
+    statement_id,
+)
 
 MAX_IMPORT_BYTES = 512 * 1024 * 1024
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -124,10 +129,11 @@ def read_bytes(data: bytes, label: str, fmt: str, mapping: ColumnMapping) -> Rea
 
 
 async def _resolver(store: Store) -> Resolver:
-    """A resolver that knows the store's ids, and reads its sources only if rows need them."""
+    """A resolver that knows the store's ids, and reads its sources and speakers' names
+    only if rows need them."""
     kinds = await store.import_state()
-    index = await asyncio.to_thread(SpeakerIndex, await store.speaker_names())
-    return Resolver(store_kinds=kinds, speakers=index, source_keys=SourceKeys(kinds.sources))
+    return Resolver(store_kinds=kinds, speakers=StoreSpeakers(kinds.speaker_names),
+                    source_keys=SourceKeys(kinds.sources))
 
 
 _DATES: dict[str, PartialDate] = {}

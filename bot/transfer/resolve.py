@@ -113,6 +113,26 @@ class SourceKeys:
         self._batch_titles.setdefault(title_key, source_id)
 
 
+class StoreSpeakers:
+    """The store's speakers by name, for a row that names its speaker rather than
+    giving an id.
+
+    The index is built the first time a row needs it: an archive that gives
+    speaker ids never does. At 1M statements (20,000 names) building it took
+    ~0.5-0.9 s before the first row was checked, and held ~10 MB.
+    """
+
+    def __init__(self, read: Callable[[], list[tuple[str, str]]]) -> None:
+        self._read = read
+        self._index: SpeakerIndex | None = None
+
+    def strict(self, name: str) -> list[str]:
+        """``SpeakerIndex.strict`` of the store's speakers."""
+        if self._index is None:
+            self._index = SpeakerIndex(self._read())
+        return self._index.strict(name)
+
+
 @dataclass
 class Resolver:
     """Remembers what the store and this batch already hold, so rows resolve consistently.
@@ -127,7 +147,7 @@ class Resolver:
     """
 
     store_kinds: KindLookup
-    speakers: SpeakerIndex
+    speakers: StoreSpeakers
     source_keys: SourceKeys
     created: list[Created] = field(default_factory=list)
     _new_speakers: dict[str, dict[str, Any]] = field(default_factory=dict)

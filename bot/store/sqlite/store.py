@@ -659,7 +659,8 @@ class SqliteStore:
             rows = await self._fetchall("SELECT id, kind FROM entries")
             sources = await self._fetchall(_SOURCE_KEYS)
             return _KindsInMemory({row[0]: Kind(row[1]) for row in rows},
-                                  [(row[0], row[1], row[2], row[3]) for row in sources])
+                                  [(row[0], row[1], row[2], row[3]) for row in sources],
+                                  await self.speaker_names())
         return await asyncio.to_thread(_KindsOnDisk, self.path)
 
     async def entry_heads(self, ids: Sequence[str]) -> dict[str, tuple[Kind, str]]:
@@ -881,9 +882,7 @@ class SqliteStore:
     # -- searching -----------------------------------------------------------
 
     async def speaker_names(self) -> list[tuple[str, str]]:
-        rows = await self._fetchall(
-            "SELECT speaker_id, name FROM speaker_names ORDER BY speaker_id, name"
-        )
+        rows = await self._fetchall(_SPEAKER_NAMES)
         return [(row["speaker_id"], row["name"]) for row in rows]
 
     async def speaker_stats(self, speaker_id: str) -> SpeakerStats:
@@ -1098,6 +1097,7 @@ _EVENT_INDEX_INSERT = f"{EVENT_INDEX_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 # Each source's id, URL, title and publisher, for an import that gives sources
 # inline: read from three JSON fields without building a model of any document.
+_SPEAKER_NAMES = "SELECT speaker_id, name FROM speaker_names ORDER BY speaker_id, name"
 _SOURCE_KEYS = (
     "SELECT id, coalesce(json_extract(body, '$.url'), ''), json_extract(body, '$.title'),"
     " coalesce(json_extract(body, '$.publisher'), '')"
@@ -1159,6 +1159,9 @@ class _KindsOnDisk:
         rows = self._conn.execute(_SOURCE_KEYS).fetchall()
         return [(row[0], row[1], row[2], row[3]) for row in rows]
 
+    def speaker_names(self) -> list[tuple[str, str]]:
+        return [(row[0], row[1]) for row in self._conn.execute(_SPEAKER_NAMES)]
+
     def close(self) -> None:
         """Done: the connection closes and the ids held go (~15 MB at 1M)."""
         self._conn.close()
@@ -1167,13 +1170,17 @@ class _KindsOnDisk:
 
 
 class _KindsInMemory:
-    def __init__(self, kinds: dict[str, Kind], sources: list[tuple[str, str, str, str]]
-                 ) -> None:
+    def __init__(self, kinds: dict[str, Kind], sources: list[tuple[str, str, str, str]],
+                 names: list[tuple[str, str]]) -> None:
         self._kinds = kinds
         self._sources = sources
+        self._names = names
 
     def sources(self) -> list[tuple[str, str, str, str]]:
         return self._sources
+
+    def speaker_names(self) -> list[tuple[str, str]]:
+        return self._names
 
     def get(self, entry_id: str) -> Kind | None:
         return self._kinds.get(entry_id)
