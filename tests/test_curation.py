@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import sqlite3
 import zipfile
 
 import pytest
@@ -395,3 +396,43 @@ async def test_full_round_trip(curated, loaded, tmp_path):
         assert summary.startswith("14 added (") and summary.endswith("0 unchanged, 0 rejected")
         second = _export_files(await run(core, OWNER, "export"))
     assert second == first
+
+
+@pytest.fixture
+async def held_lock(tmp_path):
+    """A store that waits 0.2 s for the write lock, and the lock held the way another
+    process's import holds it (its own connection, inside ``BEGIN IMMEDIATE``)."""
+    from bot.app.wiring import read_knowledge
+    from bot.knowledge.bundled import bundled_knowledge_dir
+    from bot.store.sync import sync_knowledge
+
+    path = tmp_path / "busy.sqlite3"
+    async with SqliteStore(path, busy_timeout=0.2) as store:
+        await sync_knowledge(store, read_knowledge([bundled_knowledge_dir()]))
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield store, other
+        finally:
+            if other.in_transaction:
+                other.execute("ROLLBACK")
+            other.close()
+
+
+async def test_an_edit_during_another_process_import_is_refused_plainly(held_lock):
+    store, other = held_lock
+    core = Core(store, owners=frozenset({OWNER.key}))
+    before = await revisions(store)
+    busy = await run(core, OWNER, "add", NEW_STATEMENT)
+    assert busy.is_error
+    assert busy.blocks[0].text == ("The archive is busy with another write (a large import "
+                                   "can take a minute or two); nothing was changed. "
+                                   "Try again shortly.")
+    granted = await run(core, OWNER, "curator", f"add {CURATOR.key}")  # the roles table too
+    assert granted.is_error and "busy with another write" in text_of(granted)
+    assert await revisions(store) == before
+    other.execute("COMMIT")  # the import is done: the same commands now go through
+    assert not (await run(core, OWNER, "curator", f"add {CURATOR.key}")).is_error
+    added = await run(core, CURATOR, "add", NEW_STATEMENT)
+    assert added.blocks[0].text.startswith("Added statement sergey-lavrov-2016-12-10-")
+    assert await revisions(store) > before

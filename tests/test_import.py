@@ -12,6 +12,7 @@ import asyncio
 import io
 import json
 import platform
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -762,6 +763,29 @@ def test_cli_import_unreadable_input_is_one_line_not_a_traceback(
     _out, err = capsys.readouterr()
     assert message in err and "Traceback" not in err
     assert len(err.splitlines()) == 1
+
+
+def test_cli_import_while_another_import_writes_waits_then_says_so(cli_db, tmp_path,
+                                                                    monkeypatch, capsys):
+    good = tmp_path / "good.jsonl"
+    good.write_text(jsonl(statement()), encoding="utf-8")
+    assert main(["import", "--dry-run", str(good)]) == 0  # the file and its schema made
+    capsys.readouterr()
+    monkeypatch.setenv("VERBATIM_SQLITE_BUSY_TIMEOUT_MS", "200")
+    other = sqlite3.connect(cli_db, isolation_level=None)  # another process, mid-import
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        assert main(["import", str(good)]) == 1
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == ("verbatim: The archive is busy with another write (a large import can take "
+                   "a minute or two); nothing was changed. Try again shortly.\n")
+    assert _count(cli_db) == 0
+    assert main(["import", str(good)]) == 0
+    assert _count(cli_db) == 3
 
 
 class _Terminal(io.StringIO):

@@ -9,9 +9,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bot.core.app import Core
 from bot.model.entries import Kind, Source
-from bot.store.base import Put, Restore, Retract
+from bot.store.base import Put, Restore, Retract, StoreBusy
 from bot.store.sqlite import SqliteStore
 from bot.store.sqlite.migrate import migrations
 from tests.conftest import ask_text
@@ -126,3 +128,25 @@ async def test_schema_9_store_keeps_each_entrys_whole_history(
 
 def _kinds() -> list[Kind]:
     return [Kind.SPEAKER, Kind.SOURCE, Kind.STATEMENT, Kind.EVENT]
+
+
+async def test_an_upgrade_waits_for_another_process_write_and_says_so(
+    loaded: SqliteStore, tmp_path: Path
+) -> None:
+    old = tmp_path / "version9.sqlite3"
+    _old_database(old, 9, Path(loaded.path))
+    other = sqlite3.connect(old, isolation_level=None)  # a bot of the old version, writing
+    other.execute("PRAGMA journal_mode = WAL")
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        newest = migrations()[-1][0]
+        with pytest.raises(StoreBusy, match=rf"needs an upgrade \(schema {newest}\), but "
+                                            r"another process is writing to it"):
+            await SqliteStore(old, busy_timeout=0.2).open()
+        assert other.execute("PRAGMA user_version").fetchone()[0] == 9  # nothing half-done
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    async with SqliteStore(old) as upgraded:
+        pause = "lavrov-2016-12-08-aleppo-pause"
+        assert await upgraded.get(pause) == await loaded.get(pause)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from bot import __version__
 from bot.app.config import Settings
+from bot.store.base import StoreError
 
 log = logging.getLogger("bot")
 
@@ -86,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_dispatch(args, settings))
     except KeyboardInterrupt:
         return 130
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, StoreError) as exc:
         print(f"verbatim: {exc}", file=sys.stderr)
         return 1
 

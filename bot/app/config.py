@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     page_size: int = Field(3, ge=1, le=10)
     owners: str = "console:local"
     sqlite_inline_budget_ms: float = Field(2.0, ge=0, le=50)
+    sqlite_busy_timeout_ms: float = Field(5000, ge=0, le=600_000)
     # The derived full-text index (tantivy) beside the store: "auto" uses it from
     # search_index_min_statements up, where SQLite FTS5 gets slow (docs/performance.md).
     search_index: Literal["auto", "on", "off"] = "auto"

@@ -68,7 +68,8 @@ async def open_bot(
     (long-running processes; a one-shot ``ask`` only reads it when current).
     """
     store = SqliteStore(settings.sqlite_path,
-                        inline_budget=settings.sqlite_inline_budget_ms / 1000)
+                        inline_budget=settings.sqlite_inline_budget_ms / 1000,
+                        busy_timeout=settings.sqlite_busy_timeout_ms / 1000)
     await store.open()
     index: DerivedIndex | AutoIndex | None = None
     try:

@@ -37,6 +37,12 @@ class NotFound(StoreError):
     pass
 
 
+class StoreBusy(StoreError):
+    """Another process held the write lock for longer than the store waits for it:
+    usually a large import (tens of seconds at 1M statements). Nothing was written,
+    and the same write succeeds once the other is done."""
+
+
 class Conflict(StoreError):
     """Someone changed the entry since the caller read it."""
 

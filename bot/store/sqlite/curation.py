@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.model.entries import Kind
 from bot.store.base import StoreError, Suggestion
+from bot.store.sqlite.locking import begin_immediate_async
 
 if TYPE_CHECKING:
     from bot.store.sqlite.store import SqliteStore
@@ -25,7 +26,7 @@ class SqliteCuration:
         """Run statements in one transaction; returns the last insert's row id."""
         async with self.store._write_lock:
             conn = self.store.writer
-            await conn.execute("BEGIN IMMEDIATE")
+            await begin_immediate_async(conn)
             try:
                 last = None
                 for sql, params in statements:
@@ -107,7 +108,7 @@ class SqliteCuration:
     ) -> None:
         async with self.store._write_lock:
             conn = self.store.writer
-            await conn.execute("BEGIN IMMEDIATE")
+            await begin_immediate_async(conn)
             try:
                 cur = await conn.execute(
                     "UPDATE suggestions SET status = ?, decided_by = ?, decided_at = ?,"

@@ -8,9 +8,13 @@ mid-way leaves it at a known version.
 from __future__ import annotations
 
 import re
+import sqlite3
 from importlib import resources
 
 import aiosqlite
+
+from bot.store.base import StoreBusy
+from bot.store.sqlite.locking import is_busy
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -45,9 +49,13 @@ async def migrate(conn: aiosqlite.Connection) -> int:
             await conn.executescript(
                 f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
             )
-        except Exception:
+        except Exception as exc:
             if conn.in_transaction:
                 await conn.rollback()
+            if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
+                raise StoreBusy(f"the database needs an upgrade (schema {version}), but another "
+                                "process is writing to it (an import?): start again once it "
+                                "is done") from exc
             raise
         current = version
     return current

@@ -59,6 +59,7 @@ from bot.store.base import (
     SearchDocument,
     SpeakerStats,
     StatementQuery,
+    StoreBusy,
     Stored,
     StoreError,
     SyncState,
@@ -68,6 +69,7 @@ from bot.store.base import (
 from bot.store.sqlite.bulk import ids_json, insert_encoded, insert_rows, rows_json
 from bot.store.sqlite.curation import SqliteCuration
 from bot.store.sqlite.fts import match_expression, quote_token
+from bot.store.sqlite.locking import BUSY_TIMEOUT_S, begin_immediate, is_busy
 from bot.store.sqlite.migrate import migrate
 from bot.store.sqlite.rows import (
     ENTRIES_HEAD,
@@ -128,11 +130,15 @@ class SqliteStore:
     """The store contract (``bot.store.base.Store``) on one SQLite file."""
 
     def __init__(
-        self, path: str | Path, *, readers: int = 2, inline_budget: float = INLINE_BUDGET_S
+        self, path: str | Path, *, readers: int = 2, inline_budget: float = INLINE_BUDGET_S,
+        busy_timeout: float = BUSY_TIMEOUT_S,
     ) -> None:
         """``inline_budget`` (seconds) bounds a read run on the event loop; 0 sends every
-        read to a reader thread, for deployments that want no database call on the loop."""
+        read to a reader thread, for deployments that want no database call on the loop.
+        ``busy_timeout`` (seconds): how long a write waits for another process's write
+        lock before it fails with ``StoreBusy``."""
         self.path = str(path)
+        self._busy_ms = max(0, round(busy_timeout * 1000))
         self.inline_budget = max(0.0, inline_budget)
         self._readers_wanted = max(1, readers)
         self._writer: aiosqlite.Connection | None = None
@@ -157,8 +163,11 @@ class SqliteStore:
         try:
             await writer.execute("PRAGMA journal_mode = WAL")
             await migrate(writer)
-        except BaseException:
+        except BaseException as exc:
             await writer.close()
+            if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
+                raise StoreBusy(f"{self.path} is being written by another process (an "
+                                "import?): start again once it is done") from exc
             raise
         self._writer = writer
         if self.path != ":memory:":
@@ -176,7 +185,7 @@ class SqliteStore:
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA busy_timeout = 5000")
+        await conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         await conn.execute("PRAGMA synchronous = NORMAL")
         # Bulk imports touch the entries, index and FTS B-trees all over: a larger
         # page cache than SQLite's 2 MB default keeps their inner pages resident.
@@ -190,7 +199,7 @@ class SqliteStore:
     def _open_reader(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         conn.execute(f"PRAGMA cache_size = -{_READER_CACHE_KIB}")
         conn.execute("PRAGMA query_only = ON")
         with self._reader_lock:
@@ -1237,7 +1246,7 @@ def _write_transaction(conn: sqlite3.Connection) -> Iterator[list[bool]]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``, all or nothing. The caller appends True to the
     yielded list when it changed anything: the generation then moves, so caches reload."""
     changed: list[bool] = []
-    conn.execute("BEGIN IMMEDIATE")
+    begin_immediate(conn)
     try:
         yield changed
         if any(changed):
