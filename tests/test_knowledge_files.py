@@ -3,8 +3,12 @@
 import re
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.knowledge.bundled import bundled_knowledge_dir
 from bot.knowledge.loader import check_references, read_path, read_text
+from bot.knowledge.yamlfile import dump_yaml, load_yaml
 from tests.conftest import SEED, need_shared
 
 BAD = """\
@@ -133,3 +137,14 @@ def test_bundled_pack_holds_what_the_article_records():
         for e in entries.values()
     )
     assert re.search(r"Thursday 9th December 2016", notes)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(), st.text(max_size=5))
+def test_any_text_written_to_yaml_reads_back_exactly(text, key):
+    """Quotes are stored as the source gives them: whatever the emitter (libyaml's where
+    PyYAML has it), a value and a key written out come back as they were."""
+    doc = {"text": text, f"k{key}": [text, key]}
+    (item,) = load_yaml(dump_yaml({"statements": [doc]}))["statements"]
+    assert item == doc
+    assert item.line == 2

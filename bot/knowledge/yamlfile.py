@@ -22,7 +22,15 @@ class LineDict(dict):
         return self.key_lines.get(key, self.line)
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser and emitter where PyYAML was built with it (the wheels are): an
+# exported archive of 9,648 statements loaded in 3.0 s instead of 13.8 and was
+# written in 2.8 s instead of 8.6, the same values, lines and text
+# (docs/performance.md). The pure-Python ones otherwise.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Loader(_SafeLoader):  # type: ignore[valid-type,misc]
     """Safe loader whose mappings are LineDicts and whose dates stay text.
 
     Dates stay text because ``2016-12-08`` and ``2016`` must both keep their
@@ -80,7 +88,7 @@ def dump_yaml(data: Any) -> str:
     )
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(_SafeDumper):  # type: ignore[valid-type,misc]
     pass
 
 
