@@ -14,9 +14,11 @@ import pytest
 
 from bot.app.cli import main
 from bot.knowledge.loader import read_path
+from bot.knowledge.yamlfile import dump_yaml
 from bot.model.entries import Event, Kind, Source, Speaker, Statement, Translation
 from bot.store.base import Put, Retract
 from bot.store.sqlite import SqliteStore
+from bot.transfer import exporter
 from bot.transfer.exporter import export_documents, export_store
 from bot.transfer.importer import ImportOptions, import_paths
 from bot.transfer.report import report_text
@@ -119,6 +121,26 @@ async def test_awkward_text_comes_back_exactly(store, fresh, tmp_path):
     assert await docs_of(fresh) == await docs_of(store)
     assert [(await fresh.get(f"s{n}")).entry.text for n in range(len(AWKWARD))] == AWKWARD
     assert files_of(first) == files_of(second)
+
+
+async def test_files_are_written_a_batch_at_a_time_as_one_dump_would_write_them(
+        store, tmp_path, monkeypatch):
+    """The export streams (a thousand entries a dump); the files are byte for byte what
+    one ``dump_yaml`` of each whole list gives, the documented format."""
+    await store.apply([Put(Speaker(id="roe", name="Jane Roe")), Put(Source(id="src", title="T")),
+                       *(Put(Statement(id=f"s{n:02}", speaker="roe", said_on="2016",
+                                       text=AWKWARD[n % len(AWKWARD)], sources=["src"]))
+                         for n in range(11))], actor="test")
+    monkeypatch.setattr(exporter, "BATCH", 3)
+
+    await export_store(store, tmp_path / "out")
+
+    for kind in Kind:
+        docs = [s.entry.doc() async for s in store.entries(kind)]
+        whole = dump_yaml({kind.plural: docs})
+        assert (tmp_path / "out" / f"{kind.plural}.yaml").read_text(encoding="utf-8") == whole
+    assert (await export_documents(store))["statements.yaml"] == dump_yaml(
+        {"statements": [s.entry.doc() async for s in store.entries(Kind.STATEMENT)]})
 
 
 async def test_a_next_line_character_comes_back_exactly(store, fresh, tmp_path):

@@ -10,77 +10,135 @@ consequences that keep the files loadable: a link to a retracted entry is
 left out of the exported entry (readers do not see it either), and a
 retracted speaker or source that a visible statement or event still names
 is exported all the same, since the entry is not valid without it.
+
+Entries are streamed: a file is written a thousand entries at a time, and
+what is held is only which speakers and sources are needed and which
+statements and events are retracted. Holding every entry and its YAML
+text at once took ~1 GB for 113,000 entries (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from bot.knowledge.yamlfile import dump_yaml
 from bot.model.entries import Event, Kind, Statement
-from bot.store.base import Store, Stored
+from bot.store.base import Store
 
 EXPORT_ORDER = (Kind.SPEAKER, Kind.SOURCE, Kind.EVENT, Kind.STATEMENT)
+BATCH = 1000  # entries a YAML dump: the same text as one dump of them all, far less held
 
 
-async def _exported(store: Store) -> dict[Kind, list[dict[str, Any]]]:
-    stored: dict[Kind, list[Stored]] = {
-        kind: [s async for s in store.entries(kind)] for kind in EXPORT_ORDER
-    }
-    visible = {s.id for items in stored.values() for s in items if not s.retracted}
-    needed: set[str] = set()
+@dataclass
+class _Keep:
+    """What decides which entries and links go into the files."""
+
+    needed: set[str] = field(default_factory=set)  # speakers and sources visible rows name
+    retracted: set[str] = field(default_factory=set)  # retracted statements and events
+
+    def doc(self, kind: Kind, entry_id: str, retracted: bool, doc: dict[str, Any]
+            ) -> dict[str, Any] | None:
+        """The document as exported, or None when it stays out of the files."""
+        if retracted and (kind in (Kind.EVENT, Kind.STATEMENT) or entry_id not in self.needed):
+            return None
+        if doc.get("links"):  # links go to statements and events, visible or not
+            links = [link for link in doc["links"] if link["to"] not in self.retracted]
+            doc = {k: v for k, v in doc.items() if k != "links"}
+            if links:
+                doc["links"] = links
+        return doc
+
+
+async def _keep(store: Store) -> _Keep:
+    """One pass over statements and events, before any file is written: the speakers and
+    sources files come first, and what they must hold depends on the rows after them."""
+    keep = _Keep()
     for kind in (Kind.EVENT, Kind.STATEMENT):
-        for s in stored[kind]:
-            entry = s.entry
-            if s.retracted or not isinstance(entry, Statement | Event):
-                continue
-            needed.update(entry.sources)
-            if isinstance(entry, Statement):
-                needed.add(entry.speaker)
-    keep = visible | needed
-    out: dict[Kind, list[dict[str, Any]]] = {}
-    for kind, items in stored.items():
-        docs = []
-        for s in items:
-            if s.id not in keep:
-                continue
-            doc = s.entry.doc()
-            if doc.get("links"):
-                links = [link for link in doc["links"] if link["to"] in keep]
-                doc = {k: v for k, v in doc.items() if k != "links"}
-                if links:
-                    doc["links"] = links
-            docs.append(doc)
-        out[kind] = docs
-    return out
+        async for stored in store.entries(kind):
+            entry = stored.entry
+            if stored.retracted:
+                keep.retracted.add(stored.id)
+            elif isinstance(entry, Statement | Event):
+                keep.needed.update(entry.sources)
+                if isinstance(entry, Statement):
+                    keep.needed.add(entry.speaker)
+    return keep
+
+
+async def _docs(store: Store, kind: Kind, keep: _Keep) -> AsyncIterator[list[dict[str, Any]]]:
+    """The exported documents of a kind, in id order, a batch at a time."""
+    batch: list[dict[str, Any]] = []
+    async for stored in store.entries(kind):
+        doc = keep.doc(kind, stored.id, stored.retracted, stored.entry.doc())
+        if doc is not None:
+            batch.append(doc)
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+async def _write_kind(store: Store, kind: Kind, keep: _Keep, out: TextIO) -> int:
+    """``{plural: [docs]}`` as ``dump_yaml`` writes it, written a batch at a time.
+
+    A block sequence under a top-level key is not indented, so the dump of
+    each batch as a list is that part of the whole file, byte for byte (a
+    test compares), but for one thing: once a scalar is open-ended (a
+    literal block that keeps its trailing line breaks), the emitter ends the
+    document with ``...``. That line belongs at the end of the file, once."""
+    count = 0
+    open_ended = False
+    async for batch in _docs(store, kind, keep):
+        text = await asyncio.to_thread(dump_yaml, batch)
+        if text.endswith(_DOCUMENT_END):
+            text, open_ended = text[: -len(_DOCUMENT_END) + 1], True
+        await asyncio.to_thread(out.write, text if count else f"{kind.plural}:\n{text}")
+        count += len(batch)
+    if count == 0:
+        await asyncio.to_thread(out.write, f"{kind.plural}: []\n")
+    elif open_ended:
+        await asyncio.to_thread(out.write, "...\n")
+    return count
+
+
+_DOCUMENT_END = "\n...\n"
 
 
 async def export_documents(store: Store) -> dict[str, str]:
-    """File name to YAML text, one file per kind."""
-    exported = await _exported(store)
-    return {
-        f"{kind.plural}.yaml": await asyncio.to_thread(dump_yaml, {kind.plural: docs})
-        for kind, docs in exported.items()
-    }
-
-
-def _write(directory: Path, files: dict[str, str]) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        path = directory / name
-        tmp = path.with_suffix(".yaml.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+    """File name to YAML text, one file per kind (for a chat's ``/export``: held whole)."""
+    keep = await _keep(store)
+    files = {}
+    for kind in EXPORT_ORDER:
+        out = io.StringIO()
+        await _write_kind(store, kind, keep, out)
+        files[f"{kind.plural}.yaml"] = out.getvalue()
+    return files
 
 
 async def export_store(store: Store, directory: Path) -> dict[str, int]:
-    """Write the files; return how many entries each holds (``{"statements": 2757, ...}``)."""
-    exported = await _exported(store)
-    files = {
-        f"{kind.plural}.yaml": await asyncio.to_thread(dump_yaml, {kind.plural: docs})
-        for kind, docs in exported.items()
-    }
-    await asyncio.to_thread(_write, directory, files)
-    return {kind.plural: len(docs) for kind, docs in exported.items()}
+    """Write the files; return how many entries each holds (``{"statements": 2757, ...}``).
+
+    Each file is written beside its final name and moved into place once
+    complete, so a failed export leaves the earlier files as they were."""
+    keep = await _keep(store)
+    await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+    counts = {}
+    for kind in EXPORT_ORDER:
+        path = directory / f"{kind.plural}.yaml"
+        tmp = path.with_suffix(".yaml.tmp")
+        out = await asyncio.to_thread(tmp.open, "w", encoding="utf-8")
+        try:
+            counts[kind.plural] = await _write_kind(store, kind, keep, out)
+        except BaseException:
+            await asyncio.to_thread(out.close)
+            await asyncio.to_thread(tmp.unlink, missing_ok=True)
+            raise
+        await asyncio.to_thread(out.close)
+        await asyncio.to_thread(tmp.replace, path)
+    return counts
