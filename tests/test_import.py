@@ -206,6 +206,72 @@ sources:
     assert {(s.speaker, tuple(s.sources)) for s in statements} == {("jd", ("doe-site",))}
 
 
+_YAML_HEAD = """\
+speakers:
+  - id: jd
+    name: John Doe
+sources:
+  - id: doe-site
+    title: Doe's site
+    type: primary
+statements:
+  - id: doe-1
+    speaker: jd
+    said_on: 2016-05-01
+    text: First.
+    sources: [doe-site]
+"""
+
+
+async def test_a_yaml_file_that_breaks_half_way_writes_nothing_and_names_the_line(
+        store, tmp_path):
+    before = await snapshot(store)
+    broken = _YAML_HEAD + "  - id: doe-2\n    text: [unclosed\n  - id: doe-3\n"
+
+    report, out = await run(store, tmp_path, "broken.yaml", broken)
+
+    assert [str(e) for e in report.rejected] == [
+        f"{tmp_path / 'broken.yaml'}:16: malformed YAML: did not find expected ',' or ']'"]
+    assert out.splitlines()[0].startswith("0 would be added")  # the items before it: not one
+    assert await snapshot(store) == before
+
+
+async def test_a_yaml_file_that_is_not_utf8_is_refused_naming_the_byte(store, tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(_YAML_HEAD.replace("First.", "Premi\u00e8re.").encode("latin-1"))
+    before = await snapshot(store)
+
+    report = await import_paths(store, [path], ImportOptions(), actor="test:import")
+
+    offset = _YAML_HEAD.index("First.") + len("Premi")
+    assert [str(e) for e in report.rejected] == [
+        f"{path}: not UTF-8 text (invalid continuation byte at byte {offset})"]
+    assert await snapshot(store) == before
+
+
+async def test_yaml_items_come_back_exactly_and_odd_ones_are_refused_by_line(store, tmp_path):
+    words = "Line one\u2028line two and \u201cquotes\u201d \u2014 \"bare\"\u0085end  "
+    odd = _YAML_HEAD + f"""\
+  - id: doe-2
+    speaker: jd
+    said_on: 2016-05
+    text: {json.dumps(words)}
+    sources: [doe-site]
+  - id: doe-3
+    speaker: jd
+    said_on: 2016
+    text: A number for a key.
+    sources: [doe-site]
+    1: one
+"""
+    report, _out = await run(store, tmp_path, "odd.yaml", odd, skip_invalid=True)
+
+    assert [(e.origin.line, e.field) for e in report.rejected] == [(19, "1")]
+    assert (await get(store, "doe-2")).text == words
+    assert str((await get(store, "doe-1")).said_on) == "2016-05-01"  # dates stay text
+    assert (await get(store, "doe-site")).type == "primary"  # a field, not the kind
+
+
 async def test_text_is_kept_verbatim_even_with_unicode_line_separators(store, tmp_path):
     words = "Line one\u2028line two\u2029and “quotes” — \"bare\" too\u0085end  "
     _report, text = await run(store, tmp_path, "sep.jsonl", jsonl(statement(words, id="sep")))

@@ -8,14 +8,14 @@ because an entry may point to one defined in another file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
-from bot.knowledge.yamlfile import LineDict, YamlError, load_yaml
+from bot.knowledge.yamlfile import LIST_START, LineDict, YamlError, top_level
 from bot.model.entries import (
     ENTRY_TYPES,
     KIND_BY_PLURAL,
@@ -107,44 +107,56 @@ class YamlItem:
     prefix: str
 
 
-def yaml_items(text: str, path: str) -> tuple[list[YamlItem], list[LoadError]]:
+def yaml_items(text: str | BinaryIO, path: str) -> tuple[list[YamlItem], list[LoadError]]:
     """The entries of one YAML file, unvalidated; shared by the loader and the importer."""
-    try:
-        data = load_yaml(text)
-    except YamlError as exc:
-        return [], [LoadError(Origin(path, exc.line), "", exc.message)]
-    if data is None:
-        return [], []
-    if not isinstance(data, dict):
-        return [], [LoadError(
-            Origin(path, 1), "",
-            "the file must be a mapping with lists under speakers, sources, statements, events",
-        )]
     items: list[YamlItem] = []
     errors: list[LoadError] = []
-    for key, values in data.items():
-        line = data.line_of(key) if isinstance(data, LineDict) else 0
-        kind = KIND_BY_PLURAL.get(str(key))
-        if kind is None:
-            errors.append(LoadError(
-                Origin(path, line), str(key),
-                "unknown list (use speakers, sources, statements or events)",
-            ))
-            continue
-        if values is None:
-            continue
-        if not isinstance(values, list):
-            errors.append(LoadError(Origin(path, line), str(key), "must be a list"))
-            continue
-        for index, item in enumerate(values):
-            item_line = item.line if isinstance(item, LineDict) else line
-            origin = Origin(path, item_line)
-            if not isinstance(item, Mapping):
-                errors.append(LoadError(origin, f"{key}[{index}]",
-                                        f"each {kind.value} must be a mapping"))
-                continue
-            items.append(YamlItem(kind, item, origin, f"{key}[{index}]."))
+    try:
+        for found in iter_yaml_items(text, path):
+            if isinstance(found, LoadError):
+                errors.append(found)
+            else:
+                items.append(found)
+    except YamlError as exc:  # a file that is not YAML gives nothing but the error
+        return [], [LoadError(Origin(path, exc.line), "", exc.message)]
     return items, errors
+
+
+def iter_yaml_items(text: str | BinaryIO, path: str) -> Iterator[YamlItem | LoadError]:
+    """``yaml_items`` one at a time, as the file is read (``top_level``): an importer
+    holds each item only as long as it needs. Raises ``YamlError`` where the file
+    stops being YAML; drop what came before it, as ``yaml_items`` does."""
+    position = 0
+    for key, line, value, is_item in top_level(text):
+        if key is None and not is_item:  # the document is not a mapping
+            if value is not None:
+                yield LoadError(Origin(path, 1), "", "the file must be a mapping with lists "
+                                "under speakers, sources, statements, events")
+            return
+        kind = KIND_BY_PLURAL.get(str(key))
+        if is_item:
+            if kind is not None:
+                yield _item(kind, key, position, value, path, line)
+                position += 1
+            continue
+        if kind is None:
+            yield LoadError(Origin(path, line), str(key),
+                            "unknown list (use speakers, sources, statements or events)")
+        elif value is LIST_START:
+            position = 0
+        elif isinstance(value, list):  # a list built whole (it carries an anchor or a tag)
+            for number, item in enumerate(value):
+                yield _item(kind, key, number, item, path, line)
+        elif value is not None:
+            yield LoadError(Origin(path, line), str(key), "must be a list")
+
+
+def _item(kind: Kind, key: Any, position: int, value: Any, path: str, line: int
+          ) -> YamlItem | LoadError:
+    origin = Origin(path, value.line if isinstance(value, LineDict) else line)
+    if not isinstance(value, Mapping):
+        return LoadError(origin, f"{key}[{position}]", f"each {kind.value} must be a mapping")
+    return YamlItem(kind, value, origin, f"{key}[{position}].")
 
 
 def read_text(text: str, path: str) -> Bundle:

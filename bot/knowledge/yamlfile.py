@@ -7,9 +7,12 @@ the mappings it builds so every error can point at its line.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO
 
 import yaml
+from yaml.composer import Composer, ComposerError
 
 
 class LineDict(dict):
@@ -63,10 +66,11 @@ class YamlError(ValueError):
         self.message = message
 
 
-def load_yaml(text: str) -> Any:
-    """Parse one document; raises YamlError with the 1-based line of the fault."""
+@contextmanager
+def _located_errors() -> Iterator[None]:
+    """PyYAML's errors as ``YamlError``s with the 1-based line of the fault."""
     try:
-        return yaml.load(text, Loader=_Loader)
+        yield
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -74,6 +78,83 @@ def load_yaml(text: str) -> Any:
         raise YamlError(line, f"malformed YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise YamlError(0, f"malformed YAML: {exc}") from None
+
+
+def load_yaml(text: str) -> Any:
+    """Parse one document; raises YamlError with the 1-based line of the fault."""
+    with _located_errors():
+        return yaml.load(text, Loader=_Loader)
+
+
+class _ItemLoader(_Loader, Composer):  # type: ignore[misc]
+    """``_Loader`` that also composes one node at a time (libyaml's parser composes only
+    whole documents): ``top_level`` builds a list's items one by one."""
+
+    def __init__(self, stream: str | BinaryIO) -> None:
+        super().__init__(stream)
+        self.anchors: dict[str, yaml.Node] = {}
+
+
+_PLAIN_LIST_TAGS = (None, "!", "tag:yaml.org,2002:seq")
+
+
+class _ListStart:
+    def __repr__(self) -> str:
+        return "LIST_START"
+
+
+LIST_START: Any = _ListStart()
+
+
+def top_level(stream: str | BinaryIO) -> Iterator[tuple[Any, int, Any, bool]]:
+    """The top-level mapping of a one-document file, key by key, without building the
+    document whole: ``(key, key's line, value, is_item)``.
+
+    A list under a key comes as ``LIST_START``, then one tuple per item
+    (``is_item``), each built when reached, so an exported archive of a
+    million statements is never in memory at once: its node tree, ~10 KB a
+    statement, was what a large import held most (docs/performance.md). Any
+    other value comes whole. A document that is not a mapping comes as
+    ``(None, 0, document, False)``.
+    Raises ``YamlError`` (the same as ``load_yaml``) where the file stops
+    being YAML; what came before it was yielded already.
+    """
+    loader = _ItemLoader(stream)
+    try:
+        with _located_errors():
+            loader.get_event()  # the stream's start
+            if loader.check_event(yaml.StreamEndEvent):
+                return
+            loader.get_event()  # the document's start
+            if not loader.check_event(yaml.MappingStartEvent):
+                yield None, 0, loader.construct_document(loader.compose_node(None, None)), False
+            else:
+                yield from _mapping_entries(loader)
+                loader.get_event()  # the document's end
+            if not loader.check_event(yaml.StreamEndEvent):
+                event = loader.get_event()
+                raise ComposerError("expected a single document in the stream", None,
+                                    "but found another document", event.start_mark)
+    finally:
+        loader.dispose()
+
+
+def _mapping_entries(loader: _ItemLoader) -> Iterator[tuple[Any, int, Any, bool]]:
+    loader.get_event()  # the mapping's start (an anchor on it could only name itself)
+    while not loader.check_event(yaml.MappingEndEvent):
+        key_node = loader.compose_node(None, None)
+        key, line = loader.construct_document(key_node), key_node.start_mark.line + 1
+        event = loader.peek_event()
+        if (isinstance(event, yaml.SequenceStartEvent) and event.anchor is None
+                and event.tag in _PLAIN_LIST_TAGS):
+            loader.get_event()
+            yield key, line, LIST_START, False
+            while not loader.check_event(yaml.SequenceEndEvent):
+                yield key, line, loader.construct_document(loader.compose_node(None, None)), True
+            loader.get_event()
+        else:
+            yield key, line, loader.construct_document(loader.compose_node(None, None)), False
+    loader.get_event()
 
 
 def dump_yaml(data: Any) -> str:

@@ -43,6 +43,7 @@ from bot.transfer.records import (
     read_jsonl_file,
     read_table,
     read_yaml,
+    read_yaml_file,
 )
 from bot.transfer.resolve import (
     ResolveError,
@@ -802,6 +803,8 @@ async def import_paths(
                                      f"{MAX_IMPORT_BYTES} accepted")
                 if fmt == "jsonl":  # a line at a time, and read again when checked
                     part = await asyncio.to_thread(read_jsonl_file, path, str(path))
+                elif fmt == "yaml":  # an item at a time, each held as JSON text
+                    part = await asyncio.to_thread(read_yaml_file, path, str(path))
                 else:
                     data = await asyncio.to_thread(path.read_bytes)
                     part = await asyncio.to_thread(read_bytes, data, str(path), fmt, mapping)
