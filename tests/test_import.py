@@ -23,6 +23,7 @@ from bot.model.entries import Source, Speaker, Statement
 from bot.store.base import Conflict, DocumentPut, Put, Retract
 from bot.store.sqlite import SqliteStore
 from bot.transfer.importer import ImportOptions, ImportReport, import_paths
+from bot.transfer.records import read_yaml_file
 from bot.transfer.report import MAX_LISTED, report_text
 from tests.conftest import SHARED, need_shared
 
@@ -234,6 +235,22 @@ async def test_a_yaml_file_that_breaks_half_way_writes_nothing_and_names_the_lin
         f"{tmp_path / 'broken.yaml'}:16: malformed YAML: did not find expected ',' or ']'"]
     assert out.splitlines()[0].startswith("0 would be added")  # the items before it: not one
     assert await snapshot(store) == before
+
+
+def test_a_yaml_file_s_items_wait_in_a_spool_file_not_in_memory(tmp_path):
+    path = tmp_path / "head.yaml"
+    path.write_text(_YAML_HEAD, encoding="utf-8")
+
+    read = read_yaml_file(path, "head.yaml")
+    try:
+        assert [(r.kind.value, r.origin.line, r.text) for r in read.records] == [
+            ("speaker", 2, None), ("source", 5, None), ("statement", 9, None)]
+        assert read.records[1].data == {"id": "doe-site", "title": "Doe's site",
+                                        "type": "primary"}
+        assert read.records[2].data["said_on"] == "2016-05-01"
+    finally:
+        read.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["head.yaml"]  # nothing left
 
 
 async def test_a_yaml_file_that_is_not_utf8_is_refused_naming_the_byte(store, tmp_path):
