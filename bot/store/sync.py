@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.knowledge.loader import Bundle, LoadError, check_references
-from bot.model.entries import Kind
+from bot.model.entries import Event, Kind, Statement
 from bot.store.base import Put, Store, doc_hash
 
 LOAD_ORDER = (Kind.SPEAKER, Kind.SOURCE, Kind.EVENT, Kind.STATEMENT)
@@ -58,8 +58,10 @@ class SyncReport:
 async def sync_knowledge(store: Store, bundle: Bundle, actor: str = SYSTEM_ACTOR) -> SyncReport:
     """Apply a read bundle to the store in one transaction; invalid entries are skipped."""
     report = SyncReport(errors=list(bundle.errors))
-    state = await store.sync_state()
-    known = {entry_id: s.kind for entry_id, s in state.items()}
+    # Only what the files name is read from the store: their ids, and what they point to.
+    state = await store.sync_state([item.entry.id for item in bundle.entries])
+    known = await store.kinds_of(sorted(_references(bundle)))
+    known.update({entry_id: s.kind for entry_id, s in state.items()})
     known.update({item.entry.id: item.entry.kind for item in bundle.entries})
     bad_refs = check_references(bundle.entries, known)
     report.errors.extend(bad_refs)
@@ -98,3 +100,16 @@ async def sync_knowledge(store: Store, bundle: Bundle, actor: str = SYSTEM_ACTOR
     await store.apply(puts, actor)
     await store.mark_loaded(relink)
     return report
+
+
+def _references(bundle: Bundle) -> set[str]:
+    """Every id the files' entries point to: speakers, sources, link targets."""
+    found: set[str] = set()
+    for item in bundle.entries:
+        entry = item.entry
+        if isinstance(entry, Statement):
+            found.add(entry.speaker)
+        if isinstance(entry, Statement | Event):
+            found.update(entry.sources)
+            found.update(link.to for link in entry.links)
+    return found
