@@ -85,10 +85,11 @@ def _verbatim() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
 
 
-def _time_ask(db: Path) -> tuple[float, float, str]:
-    """Seconds from spawning ``verbatim ask`` to its first stdout byte, and to its exit."""
+def _time_ask(db: Path, *, bundled: bool = True) -> tuple[float, float, str, float]:
+    """Seconds from spawning ``verbatim ask`` to its first stdout byte, and to its exit;
+    its answer; its peak RSS in MB."""
     env = {**os.environ, "VERBATIM_DATABASE_URL": f"sqlite:///{db}",
-           "VERBATIM_LOAD_BUNDLED": "true"}
+           "VERBATIM_LOAD_BUNDLED": "true" if bundled else "false"}
     env.pop("VERBATIM_KNOWLEDGE_DIR", None)
     t0 = time.perf_counter()
     with subprocess.Popen([*_verbatim(), "ask", STARTUP_QUERY], stdout=subprocess.PIPE,
@@ -98,29 +99,38 @@ def _time_ask(db: Path) -> tuple[float, float, str]:
         t_first = time.perf_counter() - t0
         rest = proc.stdout.read()
         err = proc.stderr.read()
-        code = proc.wait()
+        _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, in KiB
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
     t_exit = time.perf_counter() - t0
     if code != 0 or not first:
         raise RuntimeError(f"verbatim ask failed ({code}): {err.decode()[-2000:]}")
-    return t_first, t_exit, (first + rest).decode("utf-8", "replace")
+    return t_first, t_exit, (first + rest).decode("utf-8", "replace"), usage.ru_maxrss / 1024
 
 
-def startup(work: Path, runs: int) -> dict[str, Any]:
-    """``verbatim ask`` on the bundled knowledge: a fresh database, then a warm one."""
+def startup(work: Path, runs: int, archive_db: Path | None = None) -> dict[str, Any]:
+    """``verbatim ask`` on the bundled knowledge: a fresh database, then a warm one; then
+    on the archive's own database (``archive_db``), as a bot or a one-off command starts
+    on a store of that size (its bundled knowledge off, so the store stays as imported)."""
     db = work / "startup.sqlite3"
     fresh_first, fresh_exit = [], []
     for _ in range(runs):
         for old in work.glob("startup.sqlite3*"):
             old.unlink()
-        first, exit_, _ = _time_ask(db)
+        first, exit_, _, _ = _time_ask(db)
         fresh_first.append(first)
         fresh_exit.append(exit_)
     warm_first, warm_exit = [], []
     answer = ""
     for _ in range(runs):
-        first, exit_, answer = _time_ask(db)
+        first, exit_, answer, _ = _time_ask(db)
         warm_first.append(first)
         warm_exit.append(exit_)
+    archive_first, archive_rss = [], []
+    for _ in range(runs if archive_db is not None else 0):
+        assert archive_db is not None
+        first, _exit, _, rss = _time_ask(archive_db, bundled=False)
+        archive_first.append(first)
+        archive_rss.append(rss)
 
     def ms(values: list[float]) -> float:
         return round(sorted(values)[len(values) // 2] * 1000, 1)
@@ -135,6 +145,8 @@ def startup(work: Path, runs: int) -> dict[str, Any]:
         "fresh_exit_ms": ms(fresh_exit),
         "warm_first_answer_ms": ms(warm_first),
         "warm_exit_ms": ms(warm_exit),
+        **({"archive_first_answer_ms": ms(archive_first),
+            "archive_peak_rss_mb": round(max(archive_rss), 1)} if archive_first else {}),
         "bare_python_ms": round(bare * 1000, 1),
         "answer_head": answer.splitlines()[0][:120] if answer else "",
     }
@@ -204,7 +216,7 @@ def run(options: Options, log: Any = print) -> dict[str, Any]:
                                    search_index=options.search_index)
     if options.startup:
         log(f"[{options.label}] start-up of verbatim ask ...")
-        report["startup"] = startup(work, options.startup_runs)
+        report["startup"] = startup(work, options.startup_runs, db)
     report["ratios"] = ratios(report)
     (work / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     return report

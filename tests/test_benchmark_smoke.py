@@ -82,7 +82,8 @@ def test_the_harness_reports_every_section_with_numbers(tmp_path: Path) -> None:
     assert report["index"]["used"] is True and report["index"]["documents"] == 2_000
     assert core["search_index"].startswith("tantivy")
     assert _numeric(core["peak_rss_mb"])
-    for key in ("fresh_first_answer_ms", "warm_first_answer_ms"):
+    for key in ("fresh_first_answer_ms", "warm_first_answer_ms", "archive_first_answer_ms",
+                "archive_peak_rss_mb"):
         assert _numeric(report["startup"][key]), key
     assert "Lavrov" in report["startup"]["answer_head"] or report["startup"]["answer_head"]
     assert _numeric(report["ratios"]["core_over_fts5"]["quote_all"])
