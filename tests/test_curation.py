@@ -436,3 +436,19 @@ async def test_an_edit_during_another_process_import_is_refused_plainly(held_loc
     added = await run(core, CURATOR, "add", NEW_STATEMENT)
     assert added.blocks[0].text.startswith("Added statement sergey-lavrov-2016-12-10-")
     assert await revisions(store) > before
+
+
+async def test_a_chat_export_too_large_to_send_says_to_export_on_the_server(curated, loaded,
+                                                                           monkeypatch):
+    from bot.core.commands import curation
+
+    total = await loaded.statement_total()
+    monkeypatch.setattr(curation, "CHAT_EXPORT_MAX_STATEMENTS", total - 1)
+    refused = await run(curated, CURATOR, "export")
+    assert refused.is_error and not refused.attachments
+    assert refused.blocks[0].text == (
+        f"The archive holds {total} statements, too many to send in a chat (at most "
+        f"{total - 1}). On the server, run: verbatim export DIR")
+    monkeypatch.setattr(curation, "CHAT_EXPORT_MAX_STATEMENTS", total)
+    sent = await run(curated, CURATOR, "export")
+    assert not sent.is_error and sent.attachments[0].filename.endswith(".zip")

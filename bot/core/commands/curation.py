@@ -598,14 +598,29 @@ def _unpacked(upload: Upload) -> list[tuple[str, bytes]]:
         raise CurationError(f"{upload.filename[:80]!r} is not a readable zip file.") from None
 
 
+# A chat's export is built in memory and sent as one file: 50,000 statements are
+# ~22 MB of YAML and a ~5 MB zip (Telegram lets a bot send 50 MB). Beyond that it
+# would hold hundreds of MB in the bot and could not be sent anyway.
+CHAT_EXPORT_MAX_STATEMENTS = 50_000
+
+
 async def export_files(ctx: Context, request: Request) -> Reply:
     from bot.transfer.exporter import export_documents
 
+    total = await ctx.store.statement_total()
+    if total > CHAT_EXPORT_MAX_STATEMENTS:
+        raise CurationError(
+            f"The archive holds {total} statements, too many to send in a chat (at most "
+            f"{CHAT_EXPORT_MAX_STATEMENTS}). On the server, run: verbatim export DIR")
     files = await export_documents(ctx.store)
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in files.items():
-            archive.writestr(f"knowledge/{name}", text)
+
+    def pack() -> None:  # compressing is seconds of CPU for a large archive: off the loop
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, text in files.items():
+                archive.writestr(f"knowledge/{name}", text)
+
+    await asyncio.to_thread(pack)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     attachment = Attachment(f"verbatim-export-{stamp}.zip", buffer.getvalue(), "application/zip")
     return Reply(blocks=(Notice(f"Export of {len(files)} file(s): "
