@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.knowledge.bundled import bundled_knowledge_dir
-from bot.knowledge.loader import check_references, read_path, read_text
-from bot.knowledge.yamlfile import dump_yaml, load_yaml
+from bot.knowledge.loader import check_references, read_path, read_text, yaml_items
+from bot.knowledge.yamlfile import dump_yaml
 from tests.conftest import SEED, need_shared
 
 BAD = """\
@@ -145,6 +145,6 @@ def test_any_text_written_to_yaml_reads_back_exactly(text, key):
     """Quotes are stored as the source gives them: whatever the emitter (libyaml's where
     PyYAML has it), a value and a key written out come back as they were."""
     doc = {"text": text, f"k{key}": [text, key]}
-    (item,) = load_yaml(dump_yaml({"statements": [doc]}))["statements"]
-    assert item == doc
-    assert item.line == 2
+    (item,), errors = yaml_items(dump_yaml({"statements": [doc]}), "t.yaml")
+    assert item.data == doc and not errors
+    assert item.origin.line == 2

@@ -80,12 +80,6 @@ def _located_errors() -> Iterator[None]:
         raise YamlError(0, f"malformed YAML: {exc}") from None
 
 
-def load_yaml(text: str) -> Any:
-    """Parse one document; raises YamlError with the 1-based line of the fault."""
-    with _located_errors():
-        return yaml.load(text, Loader=_Loader)
-
-
 class _ItemLoader(_Loader, Composer):  # type: ignore[misc]
     """``_Loader`` that also composes one node at a time (libyaml's parser composes only
     whole documents): ``top_level`` builds a list's items one by one."""
@@ -116,7 +110,7 @@ def top_level(stream: str | BinaryIO) -> Iterator[tuple[Any, int, Any, bool]]:
     statement, was what a large import held most (docs/performance.md). Any
     other value comes whole. A document that is not a mapping comes as
     ``(None, 0, document, False)``.
-    Raises ``YamlError`` (the same as ``load_yaml``) where the file stops
+    Raises ``YamlError``, with the line, where the file stops
     being YAML; what came before it was yielded already.
     """
     loader = _ItemLoader(stream)
