@@ -6,6 +6,7 @@ that version, then the rows of a store holding the bundled knowledge.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -150,3 +151,21 @@ async def test_an_upgrade_waits_for_another_process_write_and_says_so(
     async with SqliteStore(old) as upgraded:
         pause = "lavrov-2016-12-08-aleppo-pause"
         assert await upgraded.get(pause) == await loaded.get(pause)
+
+
+async def test_an_upgrade_says_what_it_does_and_a_new_database_stays_quiet(
+    loaded: SqliteStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Upgrading a 1M store pauses the first start for tens of seconds: the log says why."""
+    old = tmp_path / "version9.sqlite3"
+    _old_database(old, 9, Path(loaded.path))
+    newest, name = migrations()[-1][:2]
+    with caplog.at_level(logging.INFO, logger="bot.store.sqlite.migrate"):
+        async with SqliteStore(tmp_path / "new.sqlite3"):
+            pass
+        assert caplog.messages == []
+        async with SqliteStore(old):
+            pass
+    assert caplog.messages[0] == (f"Upgrading the database to schema {newest} ({name}); "
+                                  "a large store takes a while")
+    assert caplog.messages[-1].startswith(f"Database at schema {newest} after ")

@@ -2,13 +2,18 @@
 
 Each ``NNNN_name.sql`` file in ``migrations/`` moves the schema one version
 up; a database is brought forward in one transaction per step, so a crash
-mid-way leaves it at a known version.
+mid-way leaves it at a known version. Upgrading a large store takes time
+(a step that rebuilds a table or an index: tens of seconds at 1M
+statements) before the bot answers, so each step of an upgrade is logged
+with its time; a new database's steps, which take milliseconds, are not.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
+import time
 from importlib import resources
 
 import aiosqlite
@@ -16,6 +21,7 @@ import aiosqlite
 from bot.store.base import StoreBusy
 from bot.store.sqlite.locking import is_busy
 
+log = logging.getLogger(__name__)
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -41,9 +47,14 @@ async def migrate(conn: aiosqlite.Connection) -> int:
             f"the database is at schema version {current}, newer than this bot knows "
             f"({newest}): upgrade verbatim-bot"
         )
-    for version, _name, sql in steps:
+    upgrading = current > 0
+    for version, name, sql in steps:
         if version <= current:
             continue
+        if upgrading:
+            log.info("Upgrading the database to schema %d (%s); a large store takes a while",
+                     version, name)
+        started = time.perf_counter()
         # executescript commits first; wrap the step so it is all or nothing.
         try:
             await conn.executescript(
@@ -57,5 +68,8 @@ async def migrate(conn: aiosqlite.Connection) -> int:
                                 "process is writing to it (an import?): start again once it "
                                 "is done") from exc
             raise
+        if upgrading:
+            log.info("Database at schema %d after %.1f s", version,
+                     time.perf_counter() - started)
         current = version
     return current
