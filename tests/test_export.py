@@ -7,6 +7,7 @@ verbatim, dates at their precision, links and translations kept).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from bot.app.cli import main
 from bot.knowledge.loader import read_path
 from bot.knowledge.yamlfile import dump_yaml
 from bot.model.entries import Event, Kind, Source, Speaker, Statement, Translation
-from bot.store.base import Put, Retract
+from bot.store.base import Put, Retract, Retractions
 from bot.store.sqlite import SqliteStore
 from bot.transfer import exporter
 from bot.transfer.exporter import export_documents, export_store
@@ -176,6 +177,74 @@ async def test_retracted_entries_stay_out_and_the_files_still_load(store, fresh,
     assert (await fresh.get("clarified")).entry.sources == ["good", "withdrawn"]
     assert await fresh.get("said", include_retracted=True) is None
     assert files_of(first) == files_of(second)
+
+
+async def test_an_export_is_of_one_moment_while_curators_write(store, fresh, tmp_path,
+                                                               monkeypatch):
+    """A curator adds a statement by a new speaker while the export runs, after the
+    speakers file was read: the folder holds neither (they wait for the next export),
+    agrees with itself and loads back; the write itself went through at once."""
+    await store.apply([Put(Speaker(id="roe", name="Jane Roe")), Put(Source(id="src", title="T")),
+                       Put(Statement(id="first", speaker="roe", said_on="2016", text="First.",
+                                     sources=["src"]))], actor="test")
+    loop = asyncio.get_running_loop()
+    meanwhile = [Put(Speaker(id="aaron", name="Aaron Newman")),
+                 Put(Statement(id="meanwhile", speaker="aaron", said_on="2016",
+                               text="Said during the export.", sources=["src"]))]
+    dump, written = exporter.dump_yaml, []
+
+    def dump_after_a_write(docs):  # on a worker thread, once the speakers were read
+        if not written:
+            written.append(asyncio.run_coroutine_threadsafe(
+                store.apply(meanwhile, actor="curator"), loop).result(timeout=10))
+        return dump(docs)
+
+    monkeypatch.setattr(exporter, "dump_yaml", dump_after_a_write)
+    await export_store(store, tmp_path / "first")
+    monkeypatch.setattr(exporter, "dump_yaml", dump)
+
+    assert written[0].changed == 2 and await store.get("meanwhile") is not None
+    statements = (tmp_path / "first" / "statements.yaml").read_text(encoding="utf-8")
+    assert "First." in statements and "Said during the export." not in statements
+    report = await import_paths(fresh, [tmp_path / "first"], ImportOptions(), actor="test")
+    assert report.ok, report_text(report)
+    await export_store(store, tmp_path / "next")
+    assert "Said during the export." in (tmp_path / "next" / "statements.yaml").read_text(
+        encoding="utf-8")
+
+
+async def test_what_an_export_leaves_out_is_read_in_one_go(store):
+    """Retracted statements and events are hidden; a retracted speaker or source is still
+    named only while a visible statement or event names it."""
+    await store.apply([
+        Put(Speaker(id="kept", name="Kept Speaker")), Put(Speaker(id="gone", name="Gone")),
+        Put(Source(id="cited", title="Cited")), Put(Source(id="uncited", title="Uncited")),
+        Put(Source(id="plain", title="Never retracted")),
+        Put(Statement(id="visible", speaker="kept", said_on="2016", text="Visible.",
+                      sources=["plain"])),
+        Put(Statement(id="withdrawn", speaker="gone", said_on="2016", text="Withdrawn.",
+                      sources=["uncited"])),
+        Put(Event(id="summit", title="Summit", happened_on="2016", sources=["cited"])),
+        Put(Event(id="hoax", title="Hoax", happened_on="2016", sources=["uncited"])),
+    ], actor="test")
+    await store.apply([Retract(i, "test") for i in ("kept", "gone", "cited", "uncited",
+                                                      "withdrawn", "hoax")], actor="test")
+
+    async with store.snapshot() as moment:
+        found = await moment.retractions()
+
+    assert found == Retractions(hidden=frozenset({"withdrawn", "hoax"}),
+                                still_named=frozenset({"kept", "cited"}))
+
+
+async def test_a_private_in_memory_store_exports_as_a_file_store_does(store):
+    entries = [Put(Speaker(id="roe", name="Jane Roe")), Put(Source(id="src", title="T")),
+               Put(Statement(id="said", speaker="roe", said_on="2016", text="Said.",
+                             sources=["src"]))]
+    await store.apply(entries, actor="test")
+    async with SqliteStore(":memory:") as private:
+        await private.apply(entries, actor="test")
+        assert await export_documents(private) == await export_documents(store)
 
 
 async def test_an_export_replaces_every_file_of_an_earlier_one(store, tmp_path):

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -240,6 +241,29 @@ class KindLookup(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Retractions:
+    """What an export must know before its first file, read from the store in one go.
+
+    ``hidden``: the retracted statements and events (left out, and so are the
+    links to them). ``still_named``: the retracted speakers and sources that a
+    visible statement or event still names, which the files must keep for that
+    entry to load.
+    """
+
+    hidden: frozenset[str] = frozenset()
+    still_named: frozenset[str] = frozenset()
+
+
+class Snapshot(Protocol):
+    """Reads of the store as it was at one moment, whatever is written meanwhile."""
+
+    def entries(self, kind: Kind) -> AsyncIterator[Stored]:
+        """Every entry of a kind, retracted ones included, in id order."""
+        ...
+    async def retractions(self) -> Retractions: ...
+
+
 class Curation(Protocol):
     """Roles and the review queue: kept beside the entries, in the same database."""
 
@@ -285,6 +309,10 @@ class Store(Protocol):
     async def search_events(self, query: EventQuery) -> Page: ...
     async def links_of(self, entry_id: str) -> tuple[list[LinkRow], list[LinkRow]]: ...
     async def entries(self, kind: Kind) -> AsyncIterator[Stored]: ...
+    def snapshot(self) -> AbstractAsyncContextManager[Snapshot]:
+        """One moment of the store for reads that must agree with each other (an
+        export reads every entry, minutes apart at 1M statements, while curators write)."""
+        ...
     async def generation(self) -> int: ...
     async def revision(self, rev: int) -> Revision | None: ...
     def curation(self) -> Curation: ...

@@ -15,6 +15,11 @@ Entries are streamed: a file is written a thousand entries at a time, and
 what is held is only which speakers and sources are needed and which
 statements and events are retracted. Holding every entry and its YAML
 text at once took ~1 GB for 113,000 entries (docs/performance.md).
+
+Every read of one export is of one moment of the store (``Store.snapshot``):
+read page by page while curators write, the files could disagree with each
+other, e.g. a statement added meanwhile by a new speaker, after the speakers
+file was written, and the folder would not load back.
 """
 
 from __future__ import annotations
@@ -22,59 +27,39 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.knowledge.yamlfile import dump_yaml
-from bot.model.entries import Event, Kind, Statement
-from bot.store.base import Store
+from bot.model.entries import Kind
+from bot.store.base import Retractions, Snapshot, Store
 
 EXPORT_ORDER = (Kind.SPEAKER, Kind.SOURCE, Kind.EVENT, Kind.STATEMENT)
 BATCH = 1000  # entries a YAML dump: the same text as one dump of them all, far less held
 
 
-@dataclass
-class _Keep:
-    """What decides which entries and links go into the files."""
-
-    needed: set[str] = field(default_factory=set)  # speakers and sources visible rows name
-    retracted: set[str] = field(default_factory=set)  # retracted statements and events
-
-    def doc(self, kind: Kind, entry_id: str, retracted: bool, doc: dict[str, Any]
-            ) -> dict[str, Any] | None:
-        """The document as exported, or None when it stays out of the files."""
-        if retracted and (kind in (Kind.EVENT, Kind.STATEMENT) or entry_id not in self.needed):
-            return None
-        if doc.get("links"):  # links go to statements and events, visible or not
-            links = [link for link in doc["links"] if link["to"] not in self.retracted]
-            doc = {k: v for k, v in doc.items() if k != "links"}
-            if links:
-                doc["links"] = links
-        return doc
+def _exported(keep: Retractions, kind: Kind, entry_id: str, retracted: bool,
+              doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The document as exported, or None when it stays out of the files. The speakers
+    and sources files come first, and what they must hold depends on the rows after
+    them: hence ``Retractions``, read before any file is written."""
+    if retracted and (kind in (Kind.EVENT, Kind.STATEMENT)
+                      or entry_id not in keep.still_named):
+        return None
+    if doc.get("links"):  # links go to statements and events, visible or not
+        links = [link for link in doc["links"] if link["to"] not in keep.hidden]
+        doc = {k: v for k, v in doc.items() if k != "links"}
+        if links:
+            doc["links"] = links
+    return doc
 
 
-async def _keep(store: Store) -> _Keep:
-    """One pass over statements and events, before any file is written: the speakers and
-    sources files come first, and what they must hold depends on the rows after them."""
-    keep = _Keep()
-    for kind in (Kind.EVENT, Kind.STATEMENT):
-        async for stored in store.entries(kind):
-            entry = stored.entry
-            if stored.retracted:
-                keep.retracted.add(stored.id)
-            elif isinstance(entry, Statement | Event):
-                keep.needed.update(entry.sources)
-                if isinstance(entry, Statement):
-                    keep.needed.add(entry.speaker)
-    return keep
-
-
-async def _docs(store: Store, kind: Kind, keep: _Keep) -> AsyncIterator[list[dict[str, Any]]]:
+async def _docs(moment: Snapshot, kind: Kind, keep: Retractions
+                ) -> AsyncIterator[list[dict[str, Any]]]:
     """The exported documents of a kind, in id order, a batch at a time."""
     batch: list[dict[str, Any]] = []
-    async for stored in store.entries(kind):
-        doc = keep.doc(kind, stored.id, stored.retracted, stored.entry.doc())
+    async for stored in moment.entries(kind):
+        doc = _exported(keep, kind, stored.id, stored.retracted, stored.entry.doc())
         if doc is not None:
             batch.append(doc)
             if len(batch) == BATCH:
@@ -84,7 +69,7 @@ async def _docs(store: Store, kind: Kind, keep: _Keep) -> AsyncIterator[list[dic
         yield batch
 
 
-async def _write_kind(store: Store, kind: Kind, keep: _Keep, out: TextIO) -> int:
+async def _write_kind(moment: Snapshot, kind: Kind, keep: Retractions, out: TextIO) -> int:
     """``{plural: [docs]}`` as ``dump_yaml`` writes it, written a batch at a time.
 
     A block sequence under a top-level key is not indented, so the dump of
@@ -94,7 +79,7 @@ async def _write_kind(store: Store, kind: Kind, keep: _Keep, out: TextIO) -> int
     document with ``...``. That line belongs at the end of the file, once."""
     count = 0
     open_ended = False
-    async for batch in _docs(store, kind, keep):
+    async for batch in _docs(moment, kind, keep):
         text = await asyncio.to_thread(dump_yaml, batch)
         if text.endswith(_DOCUMENT_END):
             text, open_ended = text[: -len(_DOCUMENT_END) + 1], True
@@ -112,12 +97,13 @@ _DOCUMENT_END = "\n...\n"
 
 async def export_documents(store: Store) -> dict[str, str]:
     """File name to YAML text, one file per kind (for a chat's ``/export``: held whole)."""
-    keep = await _keep(store)
     files = {}
-    for kind in EXPORT_ORDER:
-        out = io.StringIO()
-        await _write_kind(store, kind, keep, out)
-        files[f"{kind.plural}.yaml"] = out.getvalue()
+    async with store.snapshot() as moment:
+        keep = await moment.retractions()
+        for kind in EXPORT_ORDER:
+            out = io.StringIO()
+            await _write_kind(moment, kind, keep, out)
+            files[f"{kind.plural}.yaml"] = out.getvalue()
     return files
 
 
@@ -126,19 +112,20 @@ async def export_store(store: Store, directory: Path) -> dict[str, int]:
 
     Each file is written beside its final name and moved into place once
     complete, so a failed export leaves the earlier files as they were."""
-    keep = await _keep(store)
     await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     counts = {}
-    for kind in EXPORT_ORDER:
-        path = directory / f"{kind.plural}.yaml"
-        tmp = path.with_suffix(".yaml.tmp")
-        out = await asyncio.to_thread(tmp.open, "w", encoding="utf-8")
-        try:
-            counts[kind.plural] = await _write_kind(store, kind, keep, out)
-        except BaseException:
+    async with store.snapshot() as moment:
+        keep = await moment.retractions()
+        for kind in EXPORT_ORDER:
+            path = directory / f"{kind.plural}.yaml"
+            tmp = path.with_suffix(".yaml.tmp")
+            out = await asyncio.to_thread(tmp.open, "w", encoding="utf-8")
+            try:
+                counts[kind.plural] = await _write_kind(moment, kind, keep, out)
+            except BaseException:
+                await asyncio.to_thread(out.close)
+                await asyncio.to_thread(tmp.unlink, missing_ok=True)
+                raise
             await asyncio.to_thread(out.close)
-            await asyncio.to_thread(tmp.unlink, missing_ok=True)
-            raise
-        await asyncio.to_thread(out.close)
-        await asyncio.to_thread(tmp.replace, path)
+            await asyncio.to_thread(tmp.replace, path)
     return counts

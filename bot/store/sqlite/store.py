@@ -34,7 +34,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
@@ -85,6 +85,13 @@ from bot.store.sqlite.rows import (
     event_row,
     prepare_chunk,
     statement_row,
+)
+from bot.store.sqlite.snapshot import (
+    SqliteSnapshot,
+    on_connection,
+    open_snapshot,
+    paged_entries,
+    stored,
 )
 
 _CHUNK = 500  # stays well under SQLite's bound-parameter limit
@@ -311,16 +318,7 @@ class SqliteStore:
 
     # -- reading entries -----------------------------------------------------
 
-    @staticmethod
-    def _stored(row: sqlite3.Row) -> Stored:
-        return Stored(
-            entry=entry_from_doc(Kind(row["kind"]), json.loads(row["body"])),
-            version=row["version"],
-            retracted=bool(row["retracted"]),
-            retract_reason=row["retract_reason"],
-            updated_at=row["updated_at"],
-            updated_by=row["updated_by"],
-        )
+    _stored = staticmethod(stored)
 
     async def get(self, entry_id: str, *, include_retracted: bool = False) -> Stored | None:
         found = await self.get_many([entry_id], include_retracted=include_retracted)
@@ -356,22 +354,25 @@ class SqliteStore:
         return {row["id"]: Kind(row["kind"]) for row in rows}
 
     async def entries(self, kind: Kind) -> AsyncIterator[Stored]:
-        """Every entry of a kind, retracted ones included, in id order (for export)."""
-        # Statements are read in id order through the id index; the other kinds through
-        # entries_kind, which holds no statement (0008): SQLite uses a partial index
-        # only when the query repeats its condition.
-        sql = ("SELECT * FROM entries WHERE kind = ? AND id > ? ORDER BY id LIMIT 1000"
-               if kind is Kind.STATEMENT else
-               "SELECT * FROM entries WHERE kind = ? AND kind <> 'statement' AND id > ?"
-               " ORDER BY id LIMIT 1000")
-        last = ""
-        while True:
-            rows = await self._fetchall(sql, (kind.value, last))
-            if not rows:
-                return
-            for row in rows:
-                yield self._stored(row)
-            last = rows[-1]["id"]
+        """Every entry of a kind, retracted ones included, in id order; each page its own
+        read (``snapshot`` for reads that must agree)."""
+        async for entry in paged_entries(self._on_reader, kind):
+            yield entry
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[SqliteSnapshot]:
+        """The store as it is now, for as long as the block runs (see ``snapshot.py``)."""
+        if self.path == ":memory:":
+            # No second connection reaches a private in-memory database: its reads go
+            # through the writer, between writes, as every other read of it does.
+            yield SqliteSnapshot(self._on_writer)
+            return
+        self.writer  # noqa: B018 -- raises StoreError when the store is not open
+        conn = await asyncio.to_thread(open_snapshot, self.path, self._busy_ms)
+        try:
+            yield SqliteSnapshot(on_connection(conn))
+        finally:
+            await asyncio.to_thread(conn.close)  # ends the read transaction
 
     async def history(self, entry_id: str) -> list[Revision]:
         # The creation through entries, the rest through their index (migration 0010).
