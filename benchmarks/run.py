@@ -127,15 +127,23 @@ print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
 """
 
 
+def peak_rss_of(command: list[str], env: dict[str, str] | None = None,
+                cwd: str | None = None) -> tuple[int, float, bytes]:
+    """Runs ``command`` (its program an absolute path) to its end: its exit code, its own
+    peak RSS in MiB, and its stdout."""
+    done = subprocess.run([sys.executable, "-S", "-c", _PEAK_RSS_HELPER, *command],
+                          capture_output=True, env=env, cwd=cwd, check=False)
+    *out, code, kib = done.stdout.rsplit(maxsplit=2)
+    return int(code), int(kib) / 1024, b"".join(out)
+
+
 def _peak_rss_of_ask(db: Path, *, bundled: bool = True) -> float:
     """The peak RSS, in MiB, of one ``verbatim ask`` run alone."""
-    done = subprocess.run([sys.executable, "-S", "-c", _PEAK_RSS_HELPER, *_verbatim(),
-                           "ask", STARTUP_QUERY], capture_output=True,
-                          env=_ask_env(db, bundled), cwd=tempfile.gettempdir(), check=False)
-    code, kib = (int(v) for v in done.stdout.split()[-2:])
+    code, mib, _ = peak_rss_of([*_verbatim(), "ask", STARTUP_QUERY], _ask_env(db, bundled),
+                               tempfile.gettempdir())
     if code != 0:
-        raise RuntimeError(f"verbatim ask failed ({code}): {done.stderr.decode()[-2000:]}")
-    return kib / 1024
+        raise RuntimeError(f"verbatim ask failed ({code})")
+    return mib
 
 
 def startup(work: Path, runs: int, archive_db: Path | None = None) -> dict[str, Any]:

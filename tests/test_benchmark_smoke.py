@@ -8,6 +8,7 @@ under it changes; the figures themselves are only read at real scales
 from __future__ import annotations
 
 import importlib.util
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 
 from benchmarks import parse_scale
 from benchmarks.report import SECTIONS, markdown, verdicts
-from benchmarks.run import Options, run
+from benchmarks.run import Options, peak_rss_of, run
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -24,6 +25,19 @@ HAS_TANTIVY = importlib.util.find_spec("tantivy") is not None
 
 def _numeric(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the figure it guards is Linux's ru_maxrss")
+def test_a_child_process_peak_rss_is_its_own_not_the_benchmarks() -> None:
+    """Linux carries ru_maxrss over an exec: a child spawned straight from a process of
+    200 MB reports 200 MB. The benchmark's figure for `verbatim ask` must be the
+    child's own."""
+    ballast = bytearray(200 * 2**20)
+    for at in range(0, len(ballast), 4096):  # resident, not merely reserved
+        ballast[at] = 1
+    code, mib, out = peak_rss_of([sys.executable, "-c", "print('hello')"])
+    assert (code, out.strip()) == (0, b"hello")
+    assert 1 < mib < 100, mib
 
 
 def test_scale_names() -> None:
