@@ -196,6 +196,31 @@ async def test_never_answers_when_behind_and_catches_up(loaded: SqliteStore) -> 
         assert (await index.search(word)).total == 0  # type: ignore[union-attr]
 
 
+async def test_an_index_replays_up_to_half_its_size_behind_and_rebuilds_beyond(
+        loaded: SqliteStore) -> None:
+    """Replaying a revision costs about twice what reading a statement again does, so a
+    large import into a large store is replayed, not followed by a whole rebuild."""
+    base = await _statement(loaded, "lavrov-2016-12-09-aleppo-clarification")
+
+    def copies(prefix: str, n: int) -> list[Put]:
+        return [Put(base.model_copy(update={"id": f"{prefix}-{i}", "text": f"{base.text} {i}"}))
+                for i in range(n)]
+
+    async with DerivedIndex(loaded, None) as index:
+        await index.catch_up()
+        held = await index.count()
+        assert held >= 4
+        await loaded.apply(copies("few", held // 2), actor="test:import")
+        replayed = await index.catch_up()
+        assert (replayed.rebuilt, replayed.applied) == (False, held // 2)
+
+        held = await index.count()
+        await loaded.apply(copies("many", held // 2 + 1), actor="test:import")
+        rebuilt = await index.catch_up()
+        assert rebuilt.rebuilt and rebuilt.applied == await loaded.statement_total()
+        assert await index.count() == held + held // 2 + 1
+
+
 async def test_core_answers_the_same_with_or_without_the_index(loaded: SqliteStore) -> None:
     async with DerivedIndex(loaded, None) as index:
         await index.catch_up()
@@ -312,7 +337,7 @@ async def test_a_large_gap_is_a_rebuild_and_a_reader_follows_the_keeper(
         assert not await reader.is_current() and await reader.search(word) is None
         assert reader._task is None  # a reader never starts a catch-up of its own
 
-        monkeypatch.setattr("bot.search.derived.REBUILD_GAP", 2)
+        monkeypatch.setattr("bot.search.derived.REBUILD_SHARE", 0.01)
         done = await keeper.catch_up()
         assert done.rebuilt and done.applied == await loaded.statement_total()
         assert await reader.is_current()
