@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -67,6 +68,7 @@ from bot.store.base import (
     doc_hash,
 )
 from bot.store.sqlite.bulk import ids_json, insert_encoded, insert_rows, rows_json
+from bot.store.sqlite.checkpoint import AUTOCHECKPOINT_PAGES, checkpoint
 from bot.store.sqlite.curation import SqliteCuration
 from bot.store.sqlite.fts import match_expression, quote_token
 from bot.store.sqlite.locking import BUSY_TIMEOUT_S, begin_immediate, is_busy
@@ -93,6 +95,8 @@ from bot.store.sqlite.snapshot import (
     paged_entries,
     stored,
 )
+
+log = logging.getLogger(__name__)
 
 _CHUNK = 500  # stays well under SQLite's bound-parameter limit
 _READER_CACHE_KIB = 16_384  # page cache per reader: FTS doclists of frequent words stay hot
@@ -158,6 +162,8 @@ class SqliteStore:
         self._slow: OrderedDict[Hashable, None] = OrderedDict()
         self._inline_deadline = 0.0
         self._write_lock = asyncio.Lock()
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._checkpoint_again = False
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -226,6 +232,7 @@ class SqliteStore:
 
     async def close(self) -> None:
         """Closes every connection: an open aiosqlite thread keeps the process alive."""
+        await self.settle()
         executor, self._executor = self._executor, None
         self._inline = None
         if executor is not None:
@@ -238,6 +245,36 @@ class SqliteStore:
         if self._writer is not None:
             writer, self._writer = self._writer, None
             await writer.close()
+
+    async def settle(self) -> None:
+        """Waits for the background checkpoint of a bulk write, if one runs
+        (``checkpoint.py``): for a caller that times writes, or is about to stop."""
+        while (task := self._checkpointing) is not None and not task.done():
+            await asyncio.shield(task)
+
+    def _checkpoint_soon(self) -> None:
+        """After a bulk write: its WAL copied into the database on a connection of its
+        own, in the background; a write committed while one runs gets one more."""
+        if self.path == ":memory:":
+            return
+        if self._checkpointing is not None and not self._checkpointing.done():
+            self._checkpoint_again = True
+            return
+        self._checkpointing = asyncio.get_running_loop().create_task(
+            self._checkpoint_in_background(), name="verbatim-checkpoint")
+
+    async def _checkpoint_in_background(self) -> None:
+        while True:
+            self._checkpoint_again = False
+            try:
+                await asyncio.to_thread(checkpoint, self.path, self._busy_ms)
+            except (sqlite3.Error, OSError):
+                # The writer's own checkpoints (every 1,000 pages), or the last
+                # connection's close, copy the WAL later all the same.
+                log.warning("checkpoint after a bulk write failed", exc_info=True)
+                return
+            if not self._checkpoint_again:
+                return
 
     async def __aenter__(self) -> SqliteStore:
         await self.open()
@@ -711,9 +748,24 @@ class SqliteStore:
         written.
         """
         async with self._write_lock:
-            return await self._on_writer(self._put_documents_sync, chunks, actor)
+            written = await self._on_writer(self._put_documents_sync, chunks, actor)
+        self._checkpoint_soon()
+        return written
 
     def _put_documents_sync(
+        self,
+        conn: sqlite3.Connection,
+        chunks: Iterable[Sequence[DocumentPut]],
+        actor: str,
+    ) -> int:
+        # Not at this commit: in the background after it (checkpoint.py).
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        try:
+            return self._put_documents_in_one(conn, chunks, actor)
+        finally:
+            conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
+
+    def _put_documents_in_one(
         self,
         conn: sqlite3.Connection,
         chunks: Iterable[Sequence[DocumentPut]],
