@@ -4,10 +4,11 @@ An export reads every entry, and at 1M statements that takes minutes.
 Read page by page through the shared readers, each page was its own
 moment: a statement added meanwhile by a new speaker reached the
 statements file after the speakers file was written without that
-speaker, and the folder would not load back. A snapshot holds one read transaction on a
-connection of its own; SQLite's WAL keeps that moment for it while others
-write. The price is that the WAL cannot be checkpointed past the moment
-until the snapshot ends, so the file grows by what is written meanwhile.
+speaker, and the folder would not load back. A snapshot holds one read
+transaction on a connection of its own; SQLite's WAL keeps that moment
+for it while others write. The price is that the WAL cannot be
+checkpointed past the moment until the snapshot ends, so the file grows
+by what is written meanwhile.
 """
 
 from __future__ import annotations
