@@ -5,7 +5,8 @@ up; a database is brought forward in one transaction per step, so a crash
 mid-way leaves it at a known version. Upgrading a large store takes time
 (a step that rebuilds a table or an index: tens of seconds at 1M
 statements) before the bot answers, so each step of an upgrade is logged
-with its time; a new database's steps, which take milliseconds, are not.
+with its time, at WARNING, which the default log level shows; a new
+database's steps, which take milliseconds, are not logged.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ async def migrate(conn: aiosqlite.Connection) -> int:
         if version <= current:
             continue
         if upgrading:
-            log.info("Upgrading the database to schema %d (%s); a large store takes a while",
-                     version, name)
+            log.warning("Upgrading the database to schema %d (%s); a large store takes a while",
+                        version, name)
         started = time.perf_counter()
         # executescript commits first; wrap the step so it is all or nothing.
         try:
@@ -69,7 +70,7 @@ async def migrate(conn: aiosqlite.Connection) -> int:
                                 "is done") from exc
             raise
         if upgrading:
-            log.info("Database at schema %d after %.1f s", version,
-                     time.perf_counter() - started)
+            log.warning("Database at schema %d after %.1f s", version,
+                        time.perf_counter() - started)
         current = version
     return current
