@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+from bot.model import docjson
 from bot.model.entries import Entry, Kind
 
 
@@ -48,14 +48,10 @@ class Conflict(StoreError):
     """Someone changed the entry since the caller read it."""
 
 
-# Made once: ``json.dumps`` with options builds an encoder at every call, and a bulk
-# import hashes every document it writes.
-_HASH_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
 def doc_hash(doc: dict[str, Any]) -> str:
-    """Stable fingerprint of a canonical document, for change detection."""
-    return hashlib.sha256(_HASH_JSON.encode(doc).encode("utf-8")).hexdigest()
+    """Stable fingerprint of a canonical document, for change detection: the same for
+    the same content whatever the order of its keys."""
+    return hashlib.sha256(docjson.dumps_sorted_utf8(doc)).hexdigest()
 
 
 @dataclass(frozen=True)

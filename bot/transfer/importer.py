@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
-import json
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from bot.knowledge.loader import (
     knowledge_files,
     validate_record,
 )
+from bot.model import docjson
 from bot.model.dates import DateError, PartialDate
 from bot.model.entries import Entry, Event, Kind, Source, Speaker, Statement
 from bot.model.problems import reference_problem, with_article
@@ -186,10 +186,6 @@ def _derives_id(record: RawRecord | JsonLine) -> bool:
     return record.kind is Kind.STATEMENT and not record.given_id
 
 
-# The same text as the store's ``_dump`` of a document (what it writes and revisions hold).
-_BODY_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
 class _Row:
     """A checked row, held until it is written: its document as JSON text, its origin
     and what it points to. About a fifth of the size of the entry it was made from
@@ -204,7 +200,7 @@ class _Row:
         # Text only: the store parses it again (~7 microseconds a statement) rather
         # than a streamed chunk holding 4,000 parsed documents until it is taken
         # (~12 MB of the importer's peak; docs/performance.md).
-        self.body = _BODY_JSON.encode(entry.doc())
+        self.body = docjson.dumps(entry.doc())
         self.origin = origin
         # Ids repeat across rows (a few thousand speakers and sources): one string each.
         self.speaker = (shared.setdefault(entry.speaker, entry.speaker)
@@ -214,7 +210,7 @@ class _Row:
         self.links = tuple((link.type, link.to) for link in entry.links) if linked else ()
 
     def doc(self) -> dict[str, Any]:
-        doc: dict[str, Any] = json.loads(self.body)
+        doc: dict[str, Any] = docjson.loads(self.body)
         return doc
 
     def forget_references(self) -> None:

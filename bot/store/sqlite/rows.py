@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+from bot.model import docjson
 from bot.model.dates import PartialDate
 from bot.model.entries import Kind
 from bot.store.base import DocumentPut, doc_hash
-from bot.store.sqlite.bulk import columns, encode_rows, encoded_values, ids_json
+from bot.store.sqlite.bulk import PARAMETER, columns, encode_rows, encoded_values, ids_json
 
 ENTRIES_HEAD = ("INSERT INTO entries (id, kind, body, body_hash, file_hash, updated_at,"
                 " updated_by, created_rev, version, retracted)")
@@ -32,7 +33,7 @@ def _new_entries_sql() -> str:
     values = encoded_values(ENTRIES_HEAD)
     at = columns(ENTRIES_HEAD).index("created_rev")
     values[at] = f"? + {values[at]} + 1"
-    return f"{ENTRIES_HEAD} SELECT {', '.join(values)} FROM json_each(?)"
+    return f"{ENTRIES_HEAD} SELECT {', '.join(values)} FROM json_each({PARAMETER})"
 
 
 NEW_ENTRIES_SQL = _new_entries_sql()
@@ -95,7 +96,7 @@ def prepare(item: DocumentPut) -> Prepared:
     """The hash and derived rows of an item, from its document. The parsed document is
     not kept: a chunk waiting to be written holds text only."""
     kind, entry_id = item.kind, item.id
-    doc = json.loads(item.body)
+    doc = docjson.loads(item.body)
     row: tuple[Any, ...] | None = None
     names: list[tuple[str, str]] = []
     if kind is Kind.STATEMENT:
@@ -115,12 +116,12 @@ class NewRows:
     and in the order the writer's general path would insert them: entries,
     statements, names and links in key order, events in the chunk's order."""
 
-    entries: str
+    entries: bytes
     statements: int  # how many rows ``statements_json`` holds
-    statements_json: str
-    events: str
-    names: str
-    links: str
+    statements_json: bytes
+    events: bytes
+    names: bytes
+    links: bytes
     # The ids in the chunk's order: the n-th gets the n-th revision number.
     revision_ids: str
 
@@ -174,7 +175,7 @@ def _new_rows(prepared: list[Prepared], ids: str, actor: str, at: str) -> NewRow
     events = [p.row for p in prepared if p.kind is Kind.EVENT and p.row]
     names = sorted(name for p in prepared for name in p.names)
     links = sorted(link for p in prepared for link in p.links)
-    texts: list[str] = []
+    texts: list[bytes] = []
     for rows in (entries, statements, events, names, links):
         text = encode_rows(rows)
         if text is None:

@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
+from bot.model import docjson
 from bot.model.entries import Kind, entry_from_doc
 from bot.store.base import Retractions, Stored
 
@@ -40,7 +41,7 @@ _OTHER_PAGE = ("SELECT * FROM entries WHERE kind = ? AND kind <> 'statement' AND
 def stored(row: sqlite3.Row) -> Stored:
     """An ``entries`` row as the store hands it out."""
     return Stored(
-        entry=entry_from_doc(Kind(row["kind"]), json.loads(row["body"])),
+        entry=entry_from_doc(Kind(row["kind"]), docjson.loads(row["body"])),
         version=row["version"],
         retracted=bool(row["retracted"]),
         retract_reason=row["retract_reason"],

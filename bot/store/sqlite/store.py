@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
 import sqlite3
 import threading
@@ -42,6 +41,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.model import docjson
 from bot.model.entries import Entry, Event, Kind, Speaker, Statement, entry_from_doc
 from bot.store.base import (
     Change,
@@ -119,17 +119,11 @@ def _now() -> str:
 
 
 def _dump(doc: dict[str, Any] | None) -> str | None:
-    if doc is None:
-        return None
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-
-
-# The same output as ``_dump``, without building an encoder for every call.
-_BODY_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    return None if doc is None else docjson.dumps(doc)
 
 
 def _load(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else json.loads(text)
+    return None if text is None else docjson.loads(text)
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -559,7 +553,7 @@ class SqliteStore:
             return None
         self._update(conn, change, row, body, new_hash, not row["retracted"], actor, at)
         return self._log(conn, entry.id, entry.kind, actor, at, "update",
-                               json.loads(row["body"]), doc, change.reason)
+                               docjson.loads(row["body"]), doc, change.reason)
 
     @staticmethod
     def _check_put(row: sqlite3.Row, change: Put) -> None:
@@ -624,7 +618,7 @@ class SqliteStore:
         for change in puts:
             entry = change.entry
             doc = entry.doc()
-            body = _BODY_JSON.encode(doc)
+            body = docjson.dumps(doc)
             new_hash = doc_hash(doc)
             row = existing.get(entry.id)
             if row is None:
@@ -641,7 +635,7 @@ class SqliteStore:
                         file_hashes.append((change.file_hash, entry.id))
                     continue
                 updates.append((change, body, new_hash, not row["retracted"]))
-                action, before = "update", json.loads(row["body"])
+                action, before = "update", docjson.loads(row["body"])
                 before_text = _dump(before)
             rev += 1
             log_rows.append((rev, entry.id, entry.kind.value, actor, at, action, before_text,
@@ -689,7 +683,7 @@ class SqliteStore:
                 insert_rows(conn, STATEMENT_INDEX_HEAD, statements)
 
     @staticmethod
-    def _index_encoded_statements(conn: sqlite3.Connection, encoded: str, count: int) -> None:
+    def _index_encoded_statements(conn: sqlite3.Connection, encoded: bytes, count: int) -> None:
         """``_index_statements`` of ``count`` rows already in id order, as
         ``bulk.encode_rows`` gave them."""
         if count:
@@ -815,14 +809,14 @@ class SqliteStore:
                 new.append(item)
                 continue
             # Rare in a bulk write: checked and updated through the model, as by _put.
-            change = Put(entry_from_doc(kind, json.loads(body)), expected_version=expected)
+            change = Put(entry_from_doc(kind, docjson.loads(body)), expected_version=expected)
             self._check_put(row, change)
             if row["body_hash"] == new_hash:
                 continue
             self._update(conn, change, row, body, new_hash, not row["retracted"], actor, at)
             rev += 1
             log_rows.append((rev, entry_id, kind.value, actor, at, "update",
-                             _dump(json.loads(row["body"])), body, None))
+                             _dump(docjson.loads(row["body"])), body, None))
         if created:
             _insert_entries(conn, created)
             self._index_statements(
@@ -888,7 +882,7 @@ class SqliteStore:
             (int(retract), reason if retract else None, at, actor, entry_id),
         )
         kind = Kind(row["kind"])
-        doc = json.loads(row["body"])
+        doc = docjson.loads(row["body"])
         if retract:
             self._unproject(conn, entry_id, kind)
         else:
