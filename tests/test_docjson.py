@@ -1,8 +1,9 @@
-"""Documents encoded by orjson are the very text the standard library wrote before.
+"""Where orjson stands in for the standard library, it gives what the standard library gave.
 
 Bodies, revisions and hashes already on record were written with
 ``json.dumps``; an entry imported again must hash the same, or every
-re-import would record a change that is none.
+re-import would record a change that is none. A line of a user's file
+must be read, or refused, as before.
 """
 
 from __future__ import annotations
@@ -102,3 +103,44 @@ def _numeric_types(schema: Any) -> set[str]:
 def test_no_entry_holds_a_number_the_two_encoders_would_write_differently(model: Any) -> None:
     # orjson writes 1e-7 where Python writes 1e-07: documents must stay numberless.
     assert _numeric_types(model.model_json_schema(mode="serialization")) == set()
+
+
+TRICKY_LINES = [
+    '{"id": "a-b", "text": "x"}',
+    '{"type": "speaker", "id": "lavrov", "name": "Сергей Лавров"}',
+    '{"id": 123456789012345678901234567890, "text": "x"}',  # beyond 64 bits
+    '{"type": 18446744073709551616}',
+    '{"id": "nan", "score": NaN}',  # only the standard library takes NaN
+    '{"id": "\\ud800", "text": "a lone surrogate, escaped"}',
+    '{"id": "big", "n": 1e400}',
+    '{"id": null, "text": "x"}',
+    '{"id": "a", "id": "b"}',
+    '{"id": "x",}',
+    '{"id": "x"',
+    '[1, 2]',
+    '{"type": "person"}',
+]
+
+
+@pytest.mark.parametrize("line", TRICKY_LINES)
+def test_a_line_is_read_as_the_standard_library_reads_it(line: str) -> None:
+    from bot.transfer.records import read_jsonl
+
+    read = read_jsonl(line + "\n", "f.jsonl")
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        assert [e.message for e in read.errors] == [f"not valid JSON: {exc.msg} "
+                                                     f"(column {exc.colno})"]
+        return
+    if not isinstance(data, dict):
+        assert [e.message for e in read.errors] == ["each line must be a JSON object"]
+        return
+    if read.errors:
+        assert read.errors[0].message.startswith(repr(data["type"]))
+        return
+    (record,) = read.records
+    assert type(record.given_id) is type(data.get("id"))
+    assert record.given_id == data.get("id")
+    # Compared as text: NaN is not equal to itself.
+    assert json.dumps(record.data) == json.dumps({k: v for k, v in data.items() if k != "type"})

@@ -81,9 +81,17 @@ _LAST = ("sources", "topics", "links")
 
 def _canonical(raw: dict[str, Any]) -> dict[str, Any]:
     """Drop empty fields and put the lists that point elsewhere last, as a curator writes them."""
-    kept = {k: v for k, v in raw.items() if v not in ([], "", {})}
-    head = {k: v for k, v in kept.items() if k not in _LAST}
-    return head | {k: kept[k] for k in _LAST if k in kept}
+    # One pass: an import makes this of every row it checks.
+    head: dict[str, Any] = {}
+    last: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not value and isinstance(value, list | str | dict):
+            continue  # empty; False and None are values (None is excluded before)
+        (last if key in _LAST else head)[key] = value
+    for key in _LAST:
+        if key in last:
+            head[key] = last[key]
+    return head
 
 
 class _Strict(BaseModel):

