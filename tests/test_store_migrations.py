@@ -6,6 +6,7 @@ that version, then the rows of a store holding the bundled knowledge.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sqlite3
 from pathlib import Path
@@ -14,9 +15,10 @@ import pytest
 
 from bot.core.app import Core
 from bot.model.entries import Kind, Source
-from bot.store.base import Put, Restore, Retract, StoreBusy
+from bot.store.base import Put, Restore, Retract, StatementQuery, StoreBusy
 from bot.store.sqlite import SqliteStore
 from bot.store.sqlite.migrate import migrations
+from bot.store.sqlite.rows import day_span
 from tests.conftest import ask_text
 
 _COPIED = ("entries", "revisions", "statement_index", "event_index", "speaker_names", "links")
@@ -140,8 +142,7 @@ async def test_an_upgrade_waits_for_another_process_write_and_says_so(
     other.execute("PRAGMA journal_mode = WAL")
     other.execute("BEGIN IMMEDIATE")
     try:
-        newest = migrations()[-1][0]
-        with pytest.raises(StoreBusy, match=rf"needs an upgrade \(schema {newest}\), but "
+        with pytest.raises(StoreBusy, match=r"needs an upgrade \(schema 10\), but "
                                             r"another process is writing to it"):
             await SqliteStore(old, busy_timeout=0.2).open()
         assert other.execute("PRAGMA user_version").fetchone()[0] == 9  # nothing half-done
@@ -159,13 +160,48 @@ async def test_an_upgrade_says_what_it_does_and_a_new_database_stays_quiet(
     """Upgrading a 1M store pauses the first start for tens of seconds: the log says why."""
     old = tmp_path / "version9.sqlite3"
     _old_database(old, 9, Path(loaded.path))
-    newest, name = migrations()[-1][:2]
+    steps = [(version, name) for version, name, _ in migrations() if version > 9]
     with caplog.at_level(logging.INFO, logger="bot.store.sqlite.migrate"):
         async with SqliteStore(tmp_path / "new.sqlite3"):
             pass
         assert caplog.messages == []
         async with SqliteStore(old):
             pass
-    assert caplog.messages[0] == (f"Upgrading the database to schema {newest} ({name}); "
-                                  "a large store takes a while")
-    assert caplog.messages[-1].startswith(f"Database at schema {newest} after ")
+    # Each step from schema 9 on, announced, then timed.
+    assert caplog.messages[0::2] == [f"Upgrading the database to schema {version} ({name}); "
+                                     "a large store takes a while" for version, name in steps]
+    assert [m.split(" after ")[0] for m in caplog.messages[1::2]] == [
+        f"Database at schema {version}" for version, _ in steps]
+
+
+async def test_a_schema_10_store_lists_by_date_as_before_with_a_slimmer_date_index(
+    loaded: SqliteStore, tmp_path: Path
+) -> None:
+    """0011: the date index keys on the date alone (the rowid added by SQLite); listings
+    by date, in either order, still break ties by the later end, then the id."""
+    old = tmp_path / "version10.sqlite3"
+    _old_database(old, 10, Path(loaded.path))
+    spans = {}
+    async for stored in loaded.entries(Kind.STATEMENT):
+        doc = stored.entry.doc()
+        spans[stored.entry.id] = day_span(doc["said_on"])
+    assert len(set(spans.values())) < len(spans)  # some share a day: the ties are tested
+
+    def expected(since: str, until: str, chronological: bool) -> list[str]:
+        inside = [(start, end, i) for i, (start, end) in spans.items()
+                  if end >= since and start <= until]
+        return [i for *_, i in sorted(inside, reverse=not chronological)]
+
+    async with SqliteStore(old) as upgraded:
+        with sqlite3.connect(old) as conn:
+            assert [row[2] for row in conn.execute("PRAGMA index_info('statement_date')")
+                    ] == ["date_start"]
+        for since, until in [("2016-12-01", "2016-12-31"), ("2016-12-08", "2016-12-08"),
+                             ("0001-01-01", "9999-12-31")]:
+            for chronological in (False, True):
+                query = StatementQuery(since=dt.date.fromisoformat(since),
+                                       until=dt.date.fromisoformat(until), limit=100,
+                                       chronological=chronological)
+                page = await upgraded.search_statements(query)
+                assert page.ids == expected(since, until, chronological), (since, until)
+                assert page.total == len(page.ids)
