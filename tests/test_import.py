@@ -70,6 +70,60 @@ async def get(store: SqliteStore, entry_id: str):
     return stored.entry
 
 
+BLANKS = """\
+speakers:
+  - id: jane-roe
+    name: Jane Roe
+    description:
+    wikidata: ""
+sources:
+  - id: roe-speech
+    title: Jane Roe's speech
+    publisher: "  "
+    author:
+    language: ""
+    note:
+statements:
+  - id: roe-2016-12-08
+    speaker: jane-roe
+    said_on: 2016-12-08
+    text: We will not give up.
+    sources: [roe-speech]
+    place:
+    occasion: ""
+    language: " "
+    note:
+    translation:
+      text: Nous ne renoncerons pas.
+      language:
+      by: ""
+events:
+  - id: vote-2016-12-08
+    title: The vote
+    happened_on: 2016-12-08
+    place:
+    summary: ""
+"""
+
+
+async def test_blank_optional_fields_mean_no_value_and_import(store, tmp_path):
+    """A curator leaves ``place:`` empty: the entry has no place; nothing crashes."""
+    report, text = await run(store, tmp_path, "blanks.yaml", BLANKS)
+
+    assert not report.rejected, text
+    assert sorted(entry_id for entry_id, _ in report.added) == sorted(
+        ["jane-roe", "roe-speech", "roe-2016-12-08", "vote-2016-12-08"])
+    assert (await get(store, "jane-roe")).doc() == {"id": "jane-roe", "name": "Jane Roe"}
+    assert (await get(store, "roe-speech")).doc() == {
+        "id": "roe-speech", "title": "Jane Roe's speech", "kind": "secondary"}
+    assert (await get(store, "roe-2016-12-08")).doc() == {
+        "id": "roe-2016-12-08", "speaker": "jane-roe", "said_on": "2016-12-08",
+        "text": "We will not give up.", "translation": {"text": "Nous ne renoncerons pas."},
+        "sources": ["roe-speech"]}
+    assert (await get(store, "vote-2016-12-08")).doc() == {
+        "id": "vote-2016-12-08", "title": "The vote", "happened_on": "2016-12-08"}
+
+
 # --------------------------------------------------------------------------- JSON Lines
 
 
