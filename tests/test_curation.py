@@ -452,3 +452,17 @@ async def test_a_chat_export_too_large_to_send_says_to_export_on_the_server(cura
     monkeypatch.setattr(curation, "CHAT_EXPORT_MAX_STATEMENTS", total)
     sent = await run(curated, CURATOR, "export")
     assert not sent.is_error and sent.attachments[0].filename.endswith(".zip")
+
+
+async def test_a_blank_value_clears_an_optional_field_and_a_blank_form_line_is_no_value(
+    curated, loaded
+):
+    reply = await run(curated, CURATOR, "edit", f"{PAUSE} place:")
+    assert reply.blocks[0].text == f"Changed place of {PAUSE}.", reply.blocks[0].text
+    stored = await loaded.get(PAUSE)
+    assert stored.entry.place is None and stored.version == 2
+    added = await run(curated, CURATOR, "add", NEW_STATEMENT + "\noccasion:\nnote:  ")
+    assert added.blocks[0].text.startswith("Added statement sergey-lavrov-2016-12-10-")
+    card = next(b for b in added.blocks if isinstance(b, Card))
+    entry = (await loaded.get(card.entry_id)).entry
+    assert entry.occasion is None and entry.note is None
