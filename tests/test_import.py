@@ -124,6 +124,19 @@ async def test_blank_optional_fields_mean_no_value_and_import(store, tmp_path):
         "id": "vote-2016-12-08", "title": "The vote", "happened_on": "2016-12-08"}
 
 
+@pytest.mark.parametrize("sources", [5, 1.5, True])
+async def test_sources_that_are_not_a_list_are_rejected_not_a_crash(store, tmp_path, sources):
+    before = await snapshot(store)
+    report, text = await run(store, tmp_path, "odd.jsonl",
+                             jsonl(statement(), statement("Two.", sources=sources)))
+
+    assert text.splitlines()[1] == (
+        f"  rejected: {tmp_path / 'odd.jsonl'}:2: sources: give the sources as a list: "
+        "ids, URLs, or mappings with title and url")
+    assert report.blocked and not report.written
+    assert await snapshot(store) == before
+
+
 # --------------------------------------------------------------------------- JSON Lines
 
 

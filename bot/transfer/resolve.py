@@ -230,6 +230,9 @@ class Resolver:
     # -- sources -------------------------------------------------------------
 
     def sources(self, values: Iterable[Any], origin: Origin) -> list[str]:
+        if not isinstance(values, list | tuple):  # a number or true/false in a file
+            raise ResolveError("sources", "give the sources as a list: ids, URLs, or "
+                               "mappings with title and url")
         ids = []
         for index, value in enumerate(values):
             ids.append(self._source(value, origin, f"sources.{index}"))
