@@ -16,9 +16,10 @@ What orjson refuses (a lone surrogate, an integer beyond 64 bits) goes to
 the standard library, which gives what it always gave. Numbers are the one
 place the two differ: orjson writes ``1e-7`` where Python writes
 ``1e-07``, and parses an integer beyond 64 bits as a float. So this module
-is for canonical documents only; a line of a user's file is parsed by the
-standard library (orjson, with a walk to rule out such floats, saved only
-~0.06 s a 100,000 lines).
+is for canonical documents only. A line of a user's file is checked from
+the standard library's parse (orjson, with a walk to rule out such floats,
+saved only ~0.06 s a 100,000 lines); only its kind and id are first read
+through orjson, where the two agree (``records._kind_and_id``).
 """
 
 from __future__ import annotations

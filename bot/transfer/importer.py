@@ -197,7 +197,7 @@ class _Row:
                  entry_id: str | None = None) -> None:
         self.kind = entry.kind
         self.id = entry.id if entry_id is None else entry_id
-        # Text only: the store parses it again (~7 microseconds a statement) rather
+        # Text only: the store parses it again (a few microseconds a statement) rather
         # than a streamed chunk holding 4,000 parsed documents until it is taken
         # (~12 MB of the importer's peak; docs/performance.md).
         self.body = docjson.dumps(entry.doc())
