@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -23,6 +22,7 @@ from typing import Any, TypeVar
 from bot.model import docjson
 from bot.model.entries import Kind, entry_from_doc
 from bot.store.base import Retractions, Stored
+from bot.store.sqlite.bulk import ids_json
 
 _T = TypeVar("_T")
 Run = Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]
@@ -83,7 +83,7 @@ def retractions(conn: sqlite3.Connection) -> Retractions:
         named.update(r[0] for r in conn.execute(
             "SELECT DISTINCT s.value FROM entries e, json_each(e.body, '$.sources') s"
             " WHERE e.retracted = 0 AND e.kind IN ('statement', 'event')"
-            " AND s.value IN (SELECT value FROM json_each(?))", (json.dumps(sources),)))
+            " AND s.value IN (SELECT value FROM json_each(?))", (ids_json(sources),)))
     return Retractions(hidden, frozenset(named))
 
 
