@@ -86,13 +86,6 @@ def encoded_values(head: str) -> list[str]:
     return [f"json_extract(value, '$[{i}]')" for i in range(len(columns(head)))]
 
 
-def rows_json(rows: Sequence[Sequence[str | int]]) -> str:
-    """Rows of ids and numbers as one JSON parameter, for a ``json_each`` of one's own.
-
-    Only for values that are never NUL-bearing text (slugs, numbers)."""
-    return _ROWS_JSON.encode(rows)
-
-
 def ids_json(ids: Sequence[str]) -> str:
     """Ids as one parameter, for ``... IN (SELECT value FROM json_each(?))``: one query
     however many ids, instead of one a few hundred (the bound-parameter limit).

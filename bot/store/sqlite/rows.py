@@ -51,6 +51,14 @@ REVISIONS_HEAD = (
 )
 NAMES_HEAD = "INSERT OR IGNORE INTO speaker_names (speaker_id, name)"
 LINKS_HEAD = "INSERT OR IGNORE INTO links (source, type, target)"
+CREATION_REVISIONS_SQL = (
+    f"{REVISIONS_HEAD} SELECT ? + key + 1, value ->> 0, value ->> 1, ?, ?, 'create', NULL,"
+    f" NULL, NULL FROM json_each({PARAMETER})"
+)
+"""``NewRows.creations`` in as the revisions that create those entries, numbered from
+``rev + 1`` (the first parameter), with actor and time. A creation's revision holds
+no copy of the document: the entry's body is it until the first later revision,
+whose ``before`` is it (migration 0012)."""
 
 @functools.lru_cache(maxsize=65_536)
 def day_span(iso: str) -> tuple[str, str]:
@@ -122,8 +130,9 @@ class NewRows:
     events: bytes
     names: bytes
     links: bytes
-    # The ids in the chunk's order: the n-th gets the n-th revision number.
-    revision_ids: str
+    # [id, kind] of each entry in the chunk's order: the n-th gets the n-th revision
+    # number, and that revision is the entry's creation (CREATION_REVISIONS_SQL).
+    creations: bytes
 
 
 class Chunk:
@@ -160,10 +169,10 @@ def prepare_chunk(items: list[DocumentPut], actor: str, at: str) -> Chunk:
     """A chunk of ``put_documents``, worked out off the writer's thread."""
     prepared = [prepare(item) for item in items]
     ids = ids_json([p.id for p in prepared])
-    return Chunk(prepared, ids, _new_rows(prepared, ids, actor, at))
+    return Chunk(prepared, ids, _new_rows(prepared, actor, at))
 
 
-def _new_rows(prepared: list[Prepared], ids: str, actor: str, at: str) -> NewRows | None:
+def _new_rows(prepared: list[Prepared], actor: str, at: str) -> NewRows | None:
     if any(p.expected_version is not None for p in prepared):
         return None
     # An entry's created_rev is its place in the chunk here; the writer, which alone
@@ -175,12 +184,12 @@ def _new_rows(prepared: list[Prepared], ids: str, actor: str, at: str) -> NewRow
     events = [p.row for p in prepared if p.kind is Kind.EVENT and p.row]
     names = sorted(name for p in prepared for name in p.names)
     links = sorted(link for p in prepared for link in p.links)
+    creations = [(p.id, p.kind.value) for p in prepared]  # in the chunk's order
     texts: list[bytes] = []
-    for rows in (entries, statements, events, names, links):
+    for rows in (entries, statements, events, names, links, creations):
         text = encode_rows(rows)
         if text is None:
             return None  # a NUL in some text: the general path sends such rows one by one
         texts.append(text)
-    # The chunk's ids in its order (a NUL-bearing id, which ids_json leaves out, would
-    # have made encode_rows refuse the entries above).
-    return NewRows(texts[0], len(statements), texts[1], texts[2], texts[3], texts[4], ids)
+    return NewRows(texts[0], len(statements), texts[1], texts[2], texts[3], texts[4],
+                   texts[5])

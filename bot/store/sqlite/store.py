@@ -67,13 +67,14 @@ from bot.store.base import (
     WriteResult,
     doc_hash,
 )
-from bot.store.sqlite.bulk import ids_json, insert_encoded, insert_rows, rows_json
+from bot.store.sqlite.bulk import ids_json, insert_encoded, insert_rows
 from bot.store.sqlite.checkpoint import AUTOCHECKPOINT_PAGES, checkpoint
 from bot.store.sqlite.curation import SqliteCuration
 from bot.store.sqlite.fts import match_expression, quote_token
 from bot.store.sqlite.locking import BUSY_TIMEOUT_S, begin_immediate, is_busy
 from bot.store.sqlite.migrate import migrate
 from bot.store.sqlite.rows import (
+    CREATION_REVISIONS_SQL,
     ENTRIES_HEAD,
     EVENT_INDEX_HEAD,
     LINKS_HEAD,
@@ -408,15 +409,16 @@ class SqliteStore:
     async def history(self, entry_id: str) -> list[Revision]:
         # The creation through entries, the rest through their index (migration 0010).
         rows = await self._fetchall(
-            "SELECT r.* FROM entries e JOIN revisions r ON r.rev = e.created_rev"
-            " WHERE e.id = ?1 UNION ALL"
-            " SELECT * FROM revisions WHERE entry_id = ?1 AND action <> 'create' ORDER BY rev",
+            f"{_REVISION_FROM} (SELECT r.* FROM entries e JOIN revisions r"
+            " ON r.rev = e.created_rev WHERE e.id = ?1 UNION ALL"
+            " SELECT * FROM revisions WHERE entry_id = ?1 AND action <> 'create') r"
+            " ORDER BY r.rev",
             (entry_id,),
         )
         return [self._revision(row) for row in rows]
 
     async def revision(self, rev: int) -> Revision | None:
-        rows = await self._fetchall("SELECT * FROM revisions WHERE rev = ?", (rev,))
+        rows = await self._fetchall(f"{_REVISION_FROM} revisions r WHERE r.rev = ?", (rev,))
         return self._revision(rows[0]) if rows else None
 
     @staticmethod
@@ -638,8 +640,9 @@ class SqliteStore:
                 action, before = "update", docjson.loads(row["body"])
                 before_text = _dump(before)
             rev += 1
+            # A creation records no copy of the document (migration 0012).
             log_rows.append((rev, entry.id, entry.kind.value, actor, at, action, before_text,
-                             body, change.reason))
+                             None if action == "create" else body, change.reason))
             revisions.append(Revision(rev, entry.id, entry.kind, actor, at, action, before, doc,
                                       change.reason))
         if file_hashes:
@@ -793,7 +796,7 @@ class SqliteStore:
         if not existing and chunk.new is not None:
             return self._write_new(conn, chunk.new, chunk.count, actor, at, rev)
         created: list[tuple[Any, ...]] = []
-        created_revs: list[tuple[int, str]] = []
+        created_revs: list[tuple[Any, ...]] = []
         log_rows: list[tuple[Any, ...]] = []
         new: list[Prepared] = []
         for item in chunk.items:
@@ -805,7 +808,9 @@ class SqliteStore:
                     raise NotFound(f"no entry with id {entry_id!r}")
                 rev += 1
                 created.append((entry_id, kind.value, body, new_hash, None, at, actor, rev))
-                created_revs.append((rev, entry_id))
+                # No copy of the document: the entry's body is it (migration 0012).
+                created_revs.append((rev, entry_id, kind.value, actor, at, "create",
+                                     None, None, None))
                 new.append(item)
                 continue
             # Rare in a bulk write: checked and updated through the model, as by _put.
@@ -825,16 +830,7 @@ class SqliteStore:
                         [p.row for p in new if p.kind is Kind.EVENT and p.row])
             self._index_names_and_links(conn, [name for p in new for name in p.names],
                                         [link for p in new for link in p.links])
-        if created_revs:
-            # A creation's revision holds the document just written: taken from
-            # `entries` in SQL rather than sent a second time (one 100,000-statement
-            # import into 1M: ~2 s less of the writer's SQL; docs/performance.md).
-            conn.execute(
-                f"{REVISIONS_HEAD} SELECT json_extract(j.value, '$[0]'), e.id, e.kind, ?, ?,"
-                " 'create', NULL, e.body, NULL FROM json_each(?) j"
-                " CROSS JOIN entries e ON e.id = json_extract(j.value, '$[1]')",
-                (actor, at, rows_json(created_revs)),
-            )
+        insert_rows(conn, REVISIONS_HEAD, created_revs)
         insert_rows(conn, REVISIONS_HEAD, log_rows)
         return rev, len(created_revs) + len(log_rows)
 
@@ -848,12 +844,7 @@ class SqliteStore:
         insert_encoded(conn, EVENT_INDEX_HEAD, new.events)
         insert_encoded(conn, NAMES_HEAD, new.names)
         insert_encoded(conn, LINKS_HEAD, new.links)
-        # The n-th id of the chunk (json_each's key, from 0) gets revision rev + n + 1.
-        conn.execute(
-            f"{REVISIONS_HEAD} SELECT ? + j.key + 1, e.id, e.kind, ?, ?, 'create', NULL, e.body,"
-            " NULL FROM json_each(?) j CROSS JOIN entries e ON e.id = j.value",
-            (rev, actor, at, new.revision_ids),
-        )
+        conn.execute(CREATION_REVISIONS_SQL, (rev, actor, at, new.creations))
         return rev + count, count
 
     def _set_retracted(
@@ -904,8 +895,13 @@ class SqliteStore:
         *,
         after_text: str | None = None,
     ) -> Revision:
-        """Append a revision; ``after_text`` is ``after`` already serialised (saves a dump)."""
-        if after_text is None:
+        """Append a revision; ``after_text`` is ``after`` already serialised (saves a dump).
+
+        A creation's revision stores no copy of the document, which the entry holds
+        (migration 0012); the revision returned has it."""
+        if action == "create":
+            after_text = None
+        elif after_text is None:
             after_text = _dump(after)
         cur = conn.execute(
             "INSERT INTO revisions (entry_id, kind, actor, at, action, before, after, reason)"
@@ -1156,6 +1152,18 @@ def _document(row: sqlite3.Row) -> SearchDocument:
     )
 
 
+# A revision as recorded, with the document a creation made (migration 0012): the
+# creation of an entry stores no copy of it (a second ~600 bytes a statement, as
+# large as the entry itself), since the entry holds it until its first later
+# revision, which holds it as ``before``. Revisions written before 0012 have it.
+_REVISION_FROM = (
+    "SELECT r.rev, r.entry_id, r.kind, r.actor, r.at, r.action, r.before, r.reason,"
+    " CASE WHEN r.action = 'create' AND r.after IS NULL THEN coalesce("
+    "(SELECT n.before FROM revisions n WHERE n.entry_id = r.entry_id"
+    " AND n.action <> 'create' AND n.rev > r.rev ORDER BY n.rev LIMIT 1),"
+    " (SELECT e.body FROM entries e WHERE e.id = r.entry_id))"
+    " ELSE r.after END AS after FROM"
+)
 _STATEMENT_INDEX_INSERT = f"{STATEMENT_INDEX_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _EVENT_INDEX_INSERT = f"{EVENT_INDEX_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?)"
 
