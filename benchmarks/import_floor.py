@@ -33,9 +33,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bot.store.sqlite.store import PAGE_SIZE, writer_cache_kib
+
 TOKENIZE = "porter unicode61 remove_diacritics 2"  # the bot's statement_fts
 FTS_COLUMNS = "body_text, translation, topics, context, speaker_token"
-CACHE_KIB = 8 * 1024  # the importer's writer cache (bot/store/sqlite/store.py)
 
 SCHEMA = """
 CREATE TABLE entries (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, body TEXT NOT NULL);
@@ -73,9 +74,10 @@ def _rows(path: Path) -> Iterator[Row]:
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # the store's pages and cache
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    conn.execute(f"PRAGMA cache_size = -{writer_cache_kib(PAGE_SIZE)}")
     return conn
 
 

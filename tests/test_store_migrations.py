@@ -205,3 +205,26 @@ async def test_a_schema_10_store_lists_by_date_as_before_with_a_slimmer_date_ind
                 page = await upgraded.search_statements(query)
                 assert page.ids == expected(since, until, chronological), (since, until)
                 assert page.total == len(page.ids)
+
+
+async def test_a_new_store_has_large_pages_and_an_old_file_keeps_its_own(
+    loaded: SqliteStore, tmp_path: Path
+) -> None:
+    """A new database is made with 16 KB pages (an import writes fewer, larger pages);
+    a file made before with SQLite's 4 KB keeps them, since changing them would mean
+    rewriting it whole, and answers the same."""
+    with sqlite3.connect(loaded.path) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone() == (16_384,)
+    old = tmp_path / "small-pages.sqlite3"
+    _old_database(old, 11, Path(loaded.path))
+    async with SqliteStore(old) as upgraded:
+        core_old, core_new = Core(upgraded), Core(loaded)
+        for command, args in (("quote", "lavrov aleppo"), ("timeline", "lavrov")):
+            assert await ask_text(core_old, command, args) == await ask_text(
+                core_new, command, args)
+        await upgraded.apply([Put(Source.model_validate({"id": "src-new", "title": "New"}))],
+                             "curator")
+        assert [r.action for r in await upgraded.history("src-new")] == ["create"]
+    with sqlite3.connect(old) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone() == (4_096,)
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -101,7 +101,30 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 500  # stays well under SQLite's bound-parameter limit
 _READER_CACHE_KIB = 16_384  # page cache per reader: FTS doclists of frequent words stay hot
-_WRITER_CACHE_KIB = 8_192
+PAGE_SIZE = 16_384
+"""Bytes a page, for a new database (an existing file keeps the size it was made with).
+
+SQLite's default is 4,096. An import writes every page it changes to the WAL,
+two writes a page, and with the random inserts into the id, speaker and date
+trees that is most of its kernel time. With 16 KB pages the 1M-statement
+archive imported in 57.9-58.2 s instead of 64.5 (8 KB: 61.2 s; 32 KB: 57.9 s
+for 48 MB more memory), and answers took as long (docs/performance.md, "Larger
+pages")."""
+
+
+def writer_cache_kib(page_size: int) -> int:
+    """The writer's page cache for a file of ``page_size``: 8 MB of 4 KB pages, 4 MB
+    otherwise.
+
+    Bulk imports touch the entries, index and full-text B-trees all over: more
+    than SQLite's 2 MB default keeps their inner pages resident. More than this
+    did not help (32 MB and 256 MB imported no faster than 8 MB of 4 KB pages),
+    and each MB is importer memory. With 16 KB pages, 4 MB imported the 1M
+    archive as fast as 8 MB and kept the importer at 194 MB instead of 209.
+    """
+    return 8_192 if page_size <= 4_096 else 4_096
+
+
 #: Parsed entries kept by (id, version). Rebuilding an entry from its JSON
 #: (json.loads and pydantic validation, ~50 microseconds) was the largest cost
 #: of a /timeline (200 statements, fetched twice); a speaker or a source is
@@ -169,7 +192,13 @@ class SqliteStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         writer = await self._connect()
         try:
+            # Only a new, empty file takes it; it must come before WAL mode.
+            await writer.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             await writer.execute("PRAGMA journal_mode = WAL")
+            async with writer.execute("PRAGMA page_size") as cur:
+                row = await cur.fetchone()
+            assert row is not None
+            await writer.execute(f"PRAGMA cache_size = -{writer_cache_kib(row[0])}")
             await migrate(writer)
         except BaseException as exc:
             await writer.close()
@@ -195,12 +224,6 @@ class SqliteStore:
         conn.row_factory = aiosqlite.Row
         await conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         await conn.execute("PRAGMA synchronous = NORMAL")
-        # Bulk imports touch the entries, index and FTS B-trees all over: a larger
-        # page cache than SQLite's 2 MB default keeps their inner pages resident.
-        # More does not help: a 100,000-statement import into the 1M store took
-        # 29.7 and 28.7 s with 8 MB, 30.4 and 28.4 s with 32 MB, and 256 MB
-        # changed nothing either; each MB is importer memory (docs/performance.md).
-        await conn.execute(f"PRAGMA cache_size = -{_WRITER_CACHE_KIB}")
         await conn.execute("PRAGMA foreign_keys = ON")
         return conn
 
