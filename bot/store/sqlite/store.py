@@ -71,6 +71,7 @@ from bot.store.sqlite.bulk import ids_json, insert_encoded, insert_rows
 from bot.store.sqlite.checkpoint import AUTOCHECKPOINT_PAGES, checkpoint
 from bot.store.sqlite.curation import SqliteCuration
 from bot.store.sqlite.fts import match_expression, quote_token
+from bot.store.sqlite.handoff import quick_handoffs
 from bot.store.sqlite.locking import BUSY_TIMEOUT_S, begin_immediate, is_busy
 from bot.store.sqlite.migrate import migrate
 from bot.store.sqlite.rows import (
@@ -768,7 +769,8 @@ class SqliteStore:
         written.
         """
         async with self._write_lock:
-            written = await self._on_writer(self._put_documents_sync, chunks, actor)
+            with quick_handoffs():  # the writer waits less for the checking thread's GIL
+                written = await self._on_writer(self._put_documents_sync, chunks, actor)
         self._checkpoint_soon()
         return written
 
