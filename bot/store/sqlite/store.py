@@ -109,8 +109,8 @@ SQLite's default is 4,096. An import writes every page it changes to the WAL,
 two writes a page, and with the random inserts into the id, speaker and date
 trees that is most of its kernel time. With 16 KB pages the 1M-statement
 archive imported in 57.9-58.2 s instead of 64.5 (8 KB: 61.2 s; 32 KB: 57.9 s
-for 48 MB more memory), and answers took as long (docs/performance.md, "Larger
-pages")."""
+for 48 MB more memory), and answers were as fast, within the noise
+(docs/performance.md, "Larger pages")."""
 
 
 def writer_cache_kib(page_size: int) -> int:
