@@ -89,9 +89,13 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return [Path(p) for p in manifest.files]
 
 
+@pytest.mark.parametrize("first_chunk", [50, 7])
 async def test_a_whole_archive_streams_and_matches_the_careful_way(
-    tmp_path: Path, archive: list[Path], streamed: list[int], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, archive: list[Path], streamed: list[int], monkeypatch: pytest.MonkeyPatch,
+    first_chunk: int,
 ) -> None:
+    # Chunks of 50 rows, or 7, 14, 28, then 50: the stream starts small (_chunk_sizes).
+    monkeypatch.setattr(importer, "FIRST_CHUNK", first_chunk)
     async with SqliteStore(tmp_path / "streamed.sqlite3") as store:
         fast = await _import(store, archive)
         fast_tables = await _tables(store)
