@@ -1,12 +1,11 @@
 """An entry's history shows the document its creation made, through every later change,
 whichever write path created it; the file keeps one copy of that document, not two
-(migration 0012). And how a bulk write shares the GIL."""
+(migration 0012)."""
 
 from __future__ import annotations
 
 import sqlite3
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from bot.model import docjson
 from bot.model.entries import Source, Speaker, Statement
 from bot.store.base import DocumentPut, Put, Restore, Retract
 from bot.store.sqlite import SqliteStore
-from bot.store.sqlite.handoff import BULK_SWITCH_INTERVAL_S
 from tests.test_store_migrations import _old_database
 
 SPEAKER = Speaker(id="sergey-lavrov", name="Sergey Lavrov", aliases=["Лавров"])
@@ -131,28 +129,3 @@ async def test_a_store_of_schema_11_reads_its_recorded_creations_as_before(
         assert conn.execute("SELECT entry_id FROM revisions WHERE action = 'create'"
                             " AND after IS NULL").fetchall() == [("s2",)]
 
-
-async def test_a_bulk_write_hands_the_gil_on_quickly_and_puts_the_interval_back(
-    store: SqliteStore,
-) -> None:
-    """The chunks of a bulk write are checked while the writer runs SQL; meanwhile the
-    process switches threads every 0.5 ms, and afterwards as often as before, even
-    when the write fails."""
-    before = sys.getswitchinterval()
-    seen: list[float] = []
-
-    def chunks(fail: bool) -> Iterator[list[DocumentPut]]:
-        for n in range(3):
-            seen.append(sys.getswitchinterval())
-            yield [_put(statement(f"s{n}-{'bad' if fail else 'ok'}", f"Statement number {n}."))]
-        if fail:
-            raise ValueError("a row turned out bad")
-
-    await store.put_documents(chunks(False), "test")
-    assert seen == [BULK_SWITCH_INTERVAL_S] * 3
-    assert sys.getswitchinterval() == before
-    with pytest.raises(ValueError):
-        await store.put_documents(chunks(True), "test")
-    assert sys.getswitchinterval() == before
-    assert [r.action for r in await store.history("s2-ok")] == ["create"]
-    assert await store.get("s0-bad") is None  # the failed write left nothing
