@@ -561,7 +561,7 @@ class SqliteStore:
             if change.expected_version is not None and not change.force:
                 raise NotFound(f"no entry with id {entry.id!r}")
             revision = self._log(conn, entry.id, entry.kind, actor, at, "create",
-                                 None, doc, change.reason, after_text=body)
+                                 None, doc, change.reason)
             conn.execute(
                 "INSERT INTO entries (id, kind, body, body_hash, file_hash, version, retracted,"
                 " updated_at, updated_by, created_rev) VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?, ?)",
@@ -917,17 +917,10 @@ class SqliteStore:
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
         reason: str | None,
-        *,
-        after_text: str | None = None,
     ) -> Revision:
-        """Append a revision; ``after_text`` is ``after`` already serialised (saves a dump).
-
-        A creation's revision stores no copy of the document, which the entry holds
-        (migration 0012); the revision returned has it."""
-        if action == "create":
-            after_text = None
-        elif after_text is None:
-            after_text = _dump(after)
+        """Append a revision. A creation's stores no copy of the document, which the
+        entry holds (migration 0012); the revision returned has it."""
+        after_text = None if action == "create" else _dump(after)
         cur = conn.execute(
             "INSERT INTO revisions (entry_id, kind, actor, at, action, before, after, reason)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
