@@ -441,6 +441,35 @@ async def test_a_line_edited_during_an_import_checked_in_id_order_is_rejected_to
     assert await snapshot(store) == before
 
 
+@pytest.mark.parametrize("where", ["file", "memory"])
+async def test_the_import_state_tells_which_of_many_ids_are_on_record(where, tmp_path):
+    """``prefetch`` answers for a batch's ids at once (the importer streams a batch only
+    when none is on record), and ``get`` then answers from what it read."""
+    from bot.model.entries import Kind
+
+    store = SqliteStore(tmp_path / "v.sqlite3" if where == "file" else ":memory:")
+    await store.open()
+    try:
+        await run(store, tmp_path, "known.jsonl", jsonl(
+            {"type": "speaker", "id": "jane-roe", "name": "Jane Roe"},
+            {"type": "source", "id": "roe-speech", "title": "Speech",
+             "url": "https://example.org/roe"},
+            statement(id="s-01", speaker="jane-roe", sources=["roe-speech"])))
+        kinds = await store.import_state()
+        try:
+            asked = ["s-02", "jane-roe", "s-01", "roe-speech", "s-02", "nobody"]
+            assert await asyncio.to_thread(kinds.prefetch, asked) == {
+                "jane-roe", "roe-speech", "s-01"}
+            assert await asyncio.to_thread(kinds.prefetch, ["s-01", "s-02"]) == {"s-01"}
+            assert await asyncio.to_thread(kinds.prefetch, []) == set()
+            assert [await asyncio.to_thread(kinds.get, i) for i in ("s-01", "s-02")] == [
+                Kind.STATEMENT, None]
+        finally:
+            kinds.close()
+    finally:
+        await store.close()
+
+
 # --------------------------------------------------------------------------- rejections
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import operator
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -180,6 +181,15 @@ def _resolve_record(resolver: Resolver, record: RawRecord | JsonLine, origin: Or
 # Entries are resolved in this order, so a statement finds the speakers and sources
 # of its own batch wherever they are written; rows keep their order within a kind.
 _ORDER = {Kind.SPEAKER: 0, Kind.SOURCE: 1, Kind.EVENT: 2, Kind.STATEMENT: 3}
+
+
+def _in_kind_order(records: list[RawRecord | JsonLine]) -> list[RawRecord | JsonLine]:
+    """The records by kind (``_ORDER``), each kind's as given: a copy, unsorted when
+    that is their order already (a file of statements)."""
+    ranks = [_ORDER[r.kind] for r in records]
+    if all(map(operator.le, ranks, itertools.islice(ranks, 1, None))):
+        return list(records)
+    return [records[i] for i in sorted(range(len(records)), key=ranks.__getitem__)]
 
 
 def _derives_id(record: RawRecord | JsonLine) -> bool:
@@ -356,12 +366,11 @@ class _Checker:
     def __init__(self, resolver: Resolver, read: ReadResult, report: ImportReport) -> None:
         self.resolver = resolver
         self.report = report
-        resolver.store_kinds.prefetch(r.given_id for r in read.records
-                                      if isinstance(r.given_id, str))
-        for record in read.records:
-            if isinstance(record.given_id, str):
-                resolver.reserve(record.kind, record.given_id)
-        self.records = sorted(read.records, key=lambda r: _ORDER[r.kind])
+        given = [(r.kind, r.given_id) for r in read.records if isinstance(r.given_id, str)]
+        on_record = resolver.store_kinds.prefetch(entry_id for _, entry_id in given)
+        resolver.reserve(given, on_record)
+        self.gives_ids_on_record = bool(on_record)
+        self.records = _in_kind_order(read.records)
         self.rows: list[_Row] = []
         self._batch_ids: dict[str, RawRecord | JsonLine] = {}  # the first row of each id
         self._shared: dict[str, str] = {}
@@ -466,16 +475,18 @@ def _id_order(records: list[RawRecord | JsonLine]) -> Sequence[int] | None:
     depend on their order unless one of them makes something up; then
     ``_Streamed`` stops and the batch goes in file order.
     """
-    def key(position: int) -> tuple[int, str]:
-        record = records[position]
-        given = record.given_id if record.kind is Kind.STATEMENT else None
-        return _ORDER[record.kind], given if isinstance(given, str) else ""
-
-    order = sorted(range(len(records)), key=key)
-    if all(i == n for n, i in enumerate(order)):
+    # ``records`` are in kind order (``_Checker.records``): the statements come last,
+    # and only they move, so they are sorted by text alone.
+    first = next((n for n, r in enumerate(records) if r.kind is Kind.STATEMENT),
+                 len(records))
+    keys = [r.given_id if isinstance(r.given_id, str) else "" for r in records[first:]]
+    moved = sorted(range(len(keys)), key=keys.__getitem__)
+    if moved == list(range(len(keys))):
         return None
     # Held through the import: 4 bytes a record rather than a list's 36 (~32 MB at 1M).
-    return array("I" if len(records) < 1 << 32 else "Q", order)
+    order = array("I" if len(records) < 1 << 32 else "Q", range(first))
+    order.extend([first + i for i in moved] if first else moved)
+    return order
 
 
 def _may_stream(read: ReadResult, options: ImportOptions, checker: _Checker) -> bool:
@@ -483,8 +494,7 @@ def _may_stream(read: ReadResult, options: ImportOptions, checker: _Checker) -> 
     given id on record."""
     if options.dry_run or read.errors or checker.report.rejected or not checker.records:
         return False
-    kinds = checker.resolver.store_kinds
-    return not any(isinstance(r.given_id, str) and r.given_id in kinds for r in checker.records)
+    return not checker.gives_ids_on_record
 
 
 class _Streamed:

@@ -171,10 +171,13 @@ class Resolver:
     def register(self, kind: Kind, entry_id: str) -> None:
         self._batch_kinds[entry_id] = kind
 
-    def reserve(self, kind: Kind, entry_id: str) -> None:
-        """An id the batch defines; an id the store already holds keeps the store's kind."""
-        if entry_id not in self.store_kinds:
-            self._batch_kinds.setdefault(entry_id, kind)
+    def reserve(self, given: Iterable[tuple[Kind, str]], on_record: set[str]) -> None:
+        """The ids the batch defines, with their kinds; an id the store already holds
+        (``on_record``, from ``KindLookup.prefetch``) keeps the store's kind."""
+        batch = self._batch_kinds
+        for kind, entry_id in given:
+            if entry_id not in on_record:
+                batch.setdefault(entry_id, kind)
 
     def add_speaker(self, speaker: Speaker) -> None:
         """A speaker defined in the batch: rows may name it by any of its names."""

@@ -1231,17 +1231,23 @@ class _KindsOnDisk:
     def __contains__(self, entry_id: str) -> bool:
         return self.get(entry_id) is not None
 
-    def prefetch(self, ids: Iterable[str]) -> None:
+    def prefetch(self, ids: Iterable[str]) -> set[str]:
+        # Set operations, not a test an id: an import asks this of its every row.
+        wanted = set(ids)
+        held = wanted.intersection(self._others)
+        known = self._known
+        held.update(i for i in wanted.intersection(known) if known[i] is not None)
         # Sorted: each chunk's lookups then fall in one stretch of the id tree (100,000
         # statement ids against the 900k store: 0.29 s instead of 0.60-0.67).
-        wanted = sorted(i for i in set(ids) if i not in self._known and i not in self._others)
-        for chunk in _chunks(wanted):
+        for chunk in _chunks(sorted(wanted.difference(held, known))):
             found: dict[str, Kind | None] = dict.fromkeys(chunk)
             marks = ",".join("?" * len(chunk))
             for entry_id, kind in self._conn.execute(
                     f"SELECT id, kind FROM entries WHERE id IN ({marks})", list(chunk)):
                 found[entry_id] = Kind(kind)
+                held.add(entry_id)
             self._remember(found)
+        return held
 
     def _remember(self, found: dict[str, Kind | None]) -> None:
         if len(self._known) + len(found) > self._REMEMBER:
@@ -1281,8 +1287,8 @@ class _KindsInMemory:
     def __contains__(self, entry_id: str) -> bool:
         return entry_id in self._kinds
 
-    def prefetch(self, ids: Iterable[str]) -> None:
-        pass
+    def prefetch(self, ids: Iterable[str]) -> set[str]:
+        return set(ids).intersection(self._kinds)
 
     def close(self) -> None:
         pass
