@@ -536,7 +536,13 @@ class _Streamed:
             if made_before_statements is None and record.kind is Kind.STATEMENT:
                 made_before_statements = len(created)
             row = checker.check(record)
-            if row is None or row.id in store_kinds:  # rejected, or not new after all
+            if row is None:
+                raise _Abandon
+            # Not new after all? An id the row gives was found not on record when the
+            # batch was planned (``_may_stream``); only an id made from the row is
+            # looked up, as the store's lookup may have let go of the ids it read
+            # (a batch of more than 200,000 would be asked again one by one).
+            if row.id != record.given_id and row.id in store_kinds:
                 raise _Abandon
             if (reordered and made_before_statements is not None
                     and len(created) > made_before_statements):

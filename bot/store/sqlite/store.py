@@ -1232,7 +1232,7 @@ class _KindsOnDisk:
         return self.get(entry_id) is not None
 
     def prefetch(self, ids: Iterable[str]) -> set[str]:
-        # Set operations, not a test an id: an import asks this of its every row.
+        # Set operations rather than a lookup an id: an import asks about every row's id.
         wanted = set(ids)
         held = wanted.intersection(self._others)
         known = self._known
