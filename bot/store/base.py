@@ -228,8 +228,8 @@ class KindLookup(Protocol):
     def get(self, entry_id: str) -> Kind | None: ...
     def __contains__(self, entry_id: str) -> bool: ...
     def prefetch(self, ids: Iterable[str]) -> set[str]:
-        """Looks the ids up at once, so that ``get`` answers them from memory; returns
-        those on record."""
+        """Looks the ids up at once and returns those on record, whose kinds ``get``
+        then answers from memory."""
         ...
     def sources(self) -> list[tuple[str, str, str, str]]:
         """Each source's id, URL (or ""), title and publisher (or ""), in id order."""
