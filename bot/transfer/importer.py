@@ -530,6 +530,10 @@ class _Streamed:
         reordered = self.order is not None
         made_before_statements: int | None = None
         pending: list[_Row] = []
+        # Not new after all? An id a row gives was found not on record when the batch
+        # was planned (``_may_stream``); the ids made from rows (speaker, date and
+        # text) are looked up a chunk at a time, before the chunk goes to the writer.
+        derived: list[str] = []
         sizes = _chunk_sizes()
         size = next(sizes)
         for record in _read_ahead(self.records, _chunk_sizes()) if reordered else self.records:
@@ -538,12 +542,8 @@ class _Streamed:
             row = checker.check(record)
             if row is None:
                 raise _Abandon
-            # Not new after all? An id the row gives was found not on record when the
-            # batch was planned (``_may_stream``); only an id made from the row is
-            # looked up, as the store's lookup may have let go of the ids it read
-            # (a batch of more than 200,000 would be asked again one by one).
-            if row.id != record.given_id and row.id in store_kinds:
-                raise _Abandon
+            if row.id != record.given_id:
+                derived.append(row.id)
             if (reordered and made_before_statements is not None
                     and len(created) > made_before_statements):
                 raise _Reorder
@@ -551,10 +551,13 @@ class _Streamed:
             self.ids.append(row.id)
             pending.append(row)
             if len(pending) == size:
+                if derived and store_kinds.prefetch(derived):
+                    raise _Abandon
                 yield self._put(pending)
-                pending, size = [], next(sizes)
+                pending, derived, size = [], [], next(sizes)
         made = checker.made()
-        if checker.report.rejected or any(row.id in store_kinds for row in made):
+        derived += [row.id for row in made]
+        if checker.report.rejected or (derived and store_kinds.prefetch(derived)):
             raise _Abandon
         # Every row checked and none rejected: the batch's ids are the resolver's.
         if _reference_errors(self._unresolved, known):
