@@ -228,3 +228,80 @@ async def test_a_new_store_has_large_pages_and_an_old_file_keeps_its_own(
     with sqlite3.connect(old) as conn:
         assert conn.execute("PRAGMA page_size").fetchone() == (4_096,)
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def _statement_rows(path: Path) -> list[tuple[int, str, str]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT rowid, id, body_text FROM statement_index ORDER BY rowid"
+                            ).fetchall()
+
+
+def _unique_indexes(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [row[1] for row in conn.execute("PRAGMA index_list('statement_index')")
+                if row[2]]
+
+
+async def test_a_schema_12_store_keeps_its_statement_rows_without_an_id_index(
+    loaded: SqliteStore, tmp_path: Path
+) -> None:
+    """0013: the statement rows are built again without a unique index on id, with the
+    same rowids (which the full-text rows point to); an edit, a retraction and a
+    restore then change that statement's row alone, found by its key in the speaker
+    index."""
+    old = tmp_path / "version12.sqlite3"
+    _old_database(old, 12, Path(loaded.path))
+    rows = _statement_rows(old)
+    assert _unique_indexes(old)  # really the old layout
+    pause = "lavrov-2016-12-08-aleppo-pause"
+    words = StatementQuery(words=("combat",), limit=50)
+    async with SqliteStore(old) as upgraded:
+        assert _statement_rows(old) == rows and _unique_indexes(old) == []
+        for command, args in (("quote", "lavrov aleppo"), ("timeline", "lavrov"),
+                              ("quote", "combat")):
+            assert await ask_text(Core(upgraded), command, args) == await ask_text(
+                Core(loaded), command, args)
+        assert pause in (await upgraded.search_statements(words)).ids
+
+        statement = (await upgraded.get(pause)).entry
+        edited = statement.model_copy(update={"text": "Words said again, elsewhere."})
+        await upgraded.apply([Put(edited, expected_version=1)], "curator:ann")
+        assert pause not in (await upgraded.search_statements(words)).ids
+        assert (await upgraded.search_statements(StatementQuery(words=("elsewhere",)))
+                ).ids == [pause]
+        await upgraded.apply([Retract(pause, "checking")], "curator:ann")
+        assert (await upgraded.search_statements(StatementQuery(words=("elsewhere",)))
+                ).ids == []
+        await upgraded.apply([Restore(pause, "checked")], "curator:ann")
+        assert (await upgraded.search_statements(StatementQuery(words=("elsewhere",)))
+                ).ids == [pause]
+        assert [doc.body_text for doc in await upgraded.search_documents([pause])] == [
+            "Words said again, elsewhere."]
+
+    after = {row[1]: row for row in _statement_rows(old)}
+    assert len(after) == len(rows)  # one row a statement, no copy left behind
+    assert {i: row for i, row in after.items() if i != pause} == {
+        row[1]: row for row in rows if row[1] != pause}
+    with sqlite3.connect(old) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        conn.execute("INSERT INTO statement_fts (statement_fts) VALUES ('integrity-check')")
+        counts = dict(conn.execute("SELECT speaker_id, n FROM statement_counts WHERE n > 0"))
+        assert counts == dict(conn.execute(
+            "SELECT speaker_id, count(*) FROM statement_index GROUP BY speaker_id"))
+
+
+async def test_a_statement_row_made_with_another_date_projection_is_still_removed(
+    loaded: SqliteStore,
+) -> None:
+    """The row is found by the key worked out from its document; a row whose dates were
+    made otherwise (by an older projection, say) is found among its speaker's rows."""
+    pause = "lavrov-2016-12-08-aleppo-pause"
+    with sqlite3.connect(loaded.path) as conn:
+        conn.execute("UPDATE statement_index SET date_start = '2016-12-01' WHERE id = ?",
+                     (pause,))
+    await loaded.apply([Retract(pause, "checking")], "curator:ann")
+    with sqlite3.connect(loaded.path) as conn:
+        assert conn.execute("SELECT count(*) FROM statement_index WHERE id = ?",
+                            (pause,)).fetchone() == (0,)
+    assert pause not in (await loaded.search_statements(
+        StatementQuery(words=("combat",), limit=50))).ids

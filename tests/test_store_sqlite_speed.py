@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.model.entries import Source, Speaker, Statement
 from bot.store.base import Put, Restore, Retract, StatementQuery
 from bot.store.sqlite import SqliteStore
+from bot.store.sqlite.store import DELETE_STATEMENT_ROW
 
 
 def _statement(n: int, speaker: str, day: str) -> Statement:
@@ -150,3 +151,16 @@ async def test_one_index_lists_a_speaker_both_ways_without_sorting(tmp_path: Pat
                 "EXPLAIN QUERY PLAN SELECT s.id FROM statement_index s WHERE 1 AND"
                 f" s.speaker_id IN (?) ORDER BY {order} LIMIT 3", ("ann",)))
             assert "statement_speaker_chrono" in plan and "TEMP B-TREE" not in plan, plan
+
+
+async def test_a_statement_row_is_removed_through_the_speaker_index(tmp_path: Path) -> None:
+    """No index on statement_index.id (0013): an edit or a retraction finds the row by
+    its whole key in the speaker index, not by reading the table."""
+    async with SqliteStore(tmp_path / "plan.sqlite3") as store:
+        path = store.path
+    with sqlite3.connect(path) as conn:
+        plan = " ".join(r[3] for r in conn.execute(
+            f"EXPLAIN QUERY PLAN {DELETE_STATEMENT_ROW}", ("ann", "2016-01-01", "2016-01-01",
+                                                        "s1")))
+    assert ("statement_speaker_chrono (speaker_id=? AND date_start=? AND date_end=? AND id=?)"
+            in plan), plan

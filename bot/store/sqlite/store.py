@@ -616,7 +616,7 @@ class SqliteStore:
             " updated_at = ?, updated_by = ? WHERE id = ?",
             (body, new_hash, file_hash, at, actor, entry.id),
         )
-        self._unproject(conn, entry.id, entry.kind)
+        self._unproject(conn, entry.id, entry.kind, docjson.loads(row["body"]))
         self._project(conn, entry, visible=visible)
 
     def _put_many(
@@ -900,7 +900,7 @@ class SqliteStore:
         kind = Kind(row["kind"])
         doc = docjson.loads(row["body"])
         if retract:
-            self._unproject(conn, entry_id, kind)
+            self._unproject(conn, entry_id, kind, doc)
         else:
             self._project(conn, entry_from_doc(kind, doc), visible=True)
         return self._log(conn, entry_id, kind, actor, at,
@@ -930,9 +930,12 @@ class SqliteStore:
         assert rev is not None
         return Revision(rev, entry_id, kind, actor, at, action, before, after, reason)
 
-    def _unproject(self, conn: sqlite3.Connection, entry_id: str, kind: Kind) -> None:
+    def _unproject(
+        self, conn: sqlite3.Connection, entry_id: str, kind: Kind, doc: dict[str, Any]
+    ) -> None:
+        """Remove the derived rows of an entry whose document was ``doc``."""
         if kind is Kind.STATEMENT:
-            conn.execute("DELETE FROM statement_index WHERE id = ?", (entry_id,))
+            _delete_statement_row(conn, entry_id, doc)
         elif kind is Kind.EVENT:
             conn.execute("DELETE FROM event_index WHERE id = ?", (entry_id,))
         elif kind is Kind.SPEAKER:
@@ -1132,14 +1135,15 @@ class SqliteStore:
         return await self._on_reader(run)
 
     async def search_documents(self, ids: Sequence[str]) -> list[SearchDocument]:
+        """Made from the visible statements' documents, by the projection that made their
+        rows: ``statement_index`` has no index on id (migration 0013)."""
+
         def run(conn: sqlite3.Connection) -> list[SearchDocument]:
-            found: list[SearchDocument] = []
-            for chunk in _chunks(ids):
-                marks = ",".join("?" * len(chunk))
-                rows = conn.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM statement_index"
-                                    f" WHERE id IN ({marks})", list(chunk)).fetchall()
-                found += (_document(row) for row in rows)
-            return found
+            rows = conn.execute(
+                "SELECT id, body FROM entries WHERE id IN (SELECT value FROM json_each(?))"
+                " AND kind = 'statement' AND NOT retracted", (ids_json(ids),)).fetchall()
+            return [SearchDocument(*_search_fields(statement_row(row[0], docjson.loads(row[1]))))
+                    for row in rows]
 
         return await self._on_reader(run)
 
@@ -1160,6 +1164,32 @@ class SqliteStore:
 
 _DOCUMENT_COLUMNS = ("id, speaker_id, date_start, date_end, language, body_text, translation,"
                      " topics, context")
+
+
+def _search_fields(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A ``statement_row`` without ``said_on``: the fields of a ``SearchDocument``."""
+    return (*row[:2], *row[3:])
+
+
+DELETE_STATEMENT_ROW = ("DELETE FROM statement_index WHERE speaker_id = ? AND date_start = ?"
+                        " AND date_end = ? AND id = ?")
+"""A statement's row by its whole key in ``statement_speaker_chrono``."""
+
+
+def _delete_statement_row(conn: sqlite3.Connection, entry_id: str, doc: dict[str, Any]) -> None:
+    """Delete the ``statement_index`` row made from ``doc``, if there is one.
+
+    It is found by its key in the speaker index, worked out again from the
+    document (``statement_row``), since the table has no index on id
+    (migration 0013). Should a row have been made otherwise (an older
+    projection of its date), it is looked for among the speaker's rows; a
+    retracted statement, which has no row, costs that look too.
+    """
+    row = statement_row(entry_id, doc)
+    deleted = conn.execute(DELETE_STATEMENT_ROW, (row[1], row[3], row[4], entry_id)).rowcount
+    if not deleted:
+        conn.execute("DELETE FROM statement_index WHERE speaker_id = ? AND id = ?",
+                     (row[1], entry_id))
 
 
 def _document(row: sqlite3.Row) -> SearchDocument:
