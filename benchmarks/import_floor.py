@@ -5,10 +5,9 @@ import's. The last statement shard of the archive goes into a store of
 every shard before it, as the importer's last shard did, but with the
 least any design must do to answer from SQLite: each document by its id,
 each statement in speaker-then-date and date order, and its full text
-(the same five columns, tokenizer, pending-terms size and, as in the
-bot's bulk writes, no incremental merging). Nothing is checked, resolved
-or kept as history, and the rows come sorted by id (the B-trees' best
-case). The documents and statement
+(the same five columns, tokenizer and pending-terms size as the bot's
+index). Nothing is checked, resolved or kept as history, and the rows
+come sorted by id (the B-trees' best case). The documents and statement
 rows go in with ``executemany``; the full text as one JSON array through
 ``json_each``, one SQLite step that holds no GIL (with ``executemany`` on
 both threads, each row's hand-back of the GIL made the two writers wait
@@ -54,8 +53,6 @@ CREATE INDEX statements_date ON statements (date_start);
 FTS_SCHEMA = (f"CREATE VIRTUAL TABLE fts USING fts5({FTS_COLUMNS}, content='', "
               f"tokenize='{TOKENIZE}')")
 FTS_PENDING = "INSERT INTO fts (fts, rank) VALUES ('hashsize', 16777216)"  # as migration 0009
-# As the store's bulk writes (store._no_automerge): segments merged only at FTS5's crisis bound.
-FTS_NO_AUTOMERGE = "INSERT INTO fts (fts, rank) VALUES ('automerge', 0)"
 
 Row = tuple[str, str, tuple[str, str, str, str, str, str], tuple[str, str, str, str, str]]
 
@@ -90,7 +87,6 @@ def build_base(shards: list[Path], main: Path, fts: Path) -> int:
     db.executescript(SCHEMA)
     text.execute(FTS_SCHEMA)
     text.execute(FTS_PENDING)
-    text.execute(FTS_NO_AUTOMERGE)
     rowid = 0
     for shard in shards:
         rows = list(_rows(shard))
