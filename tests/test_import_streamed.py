@@ -10,7 +10,6 @@ chunks were written, to see the whole transaction go.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -111,44 +110,6 @@ async def test_a_whole_archive_streams_and_matches_the_careful_way(
     assert fast.added == careful.added and fast.kinds == careful.kinds
     for name, rows in careful_tables.items():
         assert rows and fast_tables[name] == rows, name
-
-
-@pytest.mark.parametrize("automerge", [None, 8])
-async def test_a_bulk_write_merges_no_full_text_segments_and_keeps_the_setting(
-    tmp_path: Path, archive: list[Path], monkeypatch: pytest.MonkeyPatch, automerge: int | None,
-) -> None:
-    """The full-text rows of a bulk write go in unmerged (``_no_automerge``): with new
-    terms written out every 4 KB, segments pile up where FTS5 would have merged
-    them as it went. The index answers the same, and the setting is as it was."""
-
-    async def load(name: str) -> tuple[int, list[tuple[Any, ...]], Any]:
-        path = tmp_path / name
-        async with SqliteStore(path):
-            pass
-        with sqlite3.connect(path) as conn:
-            conn.execute("INSERT INTO statement_fts (statement_fts, rank)"
-                         " VALUES ('hashsize', 4096)")
-            if automerge is not None:
-                conn.execute("INSERT INTO statement_fts (statement_fts, rank)"
-                             " VALUES ('automerge', ?)", (automerge,))
-        async with SqliteStore(path) as store:
-            await _import(store, archive)
-            found = (await _tables(store))["fts"]
-        with sqlite3.connect(path) as conn:
-            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-            conn.execute("INSERT INTO statement_fts (statement_fts) VALUES ('integrity-check')")
-            (segments,) = conn.execute("SELECT count(DISTINCT segid) FROM statement_fts_idx"
-                                       ).fetchone()
-            setting = conn.execute("SELECT v FROM statement_fts_config WHERE k = 'automerge'"
-                                   ).fetchone()
-        return segments, found, setting
-
-    unmerged, found, setting = await load("bulk.sqlite3")
-    assert setting == (automerge or sqlite_store.FTS5_DEFAULT_AUTOMERGE,)
-    monkeypatch.setattr(sqlite_store, "_no_automerge", lambda _conn: contextlib.nullcontext())
-    merged, found_merging, _ = await load("merging.sqlite3")
-    assert unmerged > merged, (unmerged, merged)
-    assert found and found == found_merging
 
 
 async def test_a_bad_row_after_written_chunks_leaves_nothing(

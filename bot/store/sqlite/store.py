@@ -1340,44 +1340,18 @@ def _bulk_statements(conn: sqlite3.Connection, count: int) -> Iterator[None]:
     span = (first, first + count)
     (last,) = conn.execute("SELECT max(rowid) FROM statement_index").fetchone()
     assert last == span[1], (last, span)
-    with _no_automerge(conn):
-        conn.execute(
-            "INSERT INTO statement_fts (rowid, body_text, translation, topics, context,"
-            " speaker_token) SELECT rowid, body_text, translation, topics, context,"
-            " speaker_token FROM statement_index WHERE rowid > ? AND rowid <= ?",
-            span,
-        )
+    conn.execute(
+        "INSERT INTO statement_fts (rowid, body_text, translation, topics, context,"
+        " speaker_token) SELECT rowid, body_text, translation, topics, context,"
+        " speaker_token FROM statement_index WHERE rowid > ? AND rowid <= ?",
+        span,
+    )
     conn.execute(
         "INSERT INTO statement_counts (speaker_id, n) SELECT speaker_id, count(*)"
         " FROM statement_index WHERE rowid > ? AND rowid <= ? GROUP BY speaker_id"
         " ON CONFLICT (speaker_id) DO UPDATE SET n = n + excluded.n",
         span,
     )
-
-
-@contextmanager
-def _no_automerge(conn: sqlite3.Connection) -> Iterator[None]:
-    """FTS5 merges no segments while the body runs: the setting as it was is back after it.
-
-    Each 16 MB of new terms is written out as a segment (0009); with
-    FTS5's default of 4, every segment written set about as much merge work
-    going, so a 100,000-statement import into a 1M store rewrote most of
-    the index's lower levels on the way. Unmerged, the segments pile up
-    only to FTS5's "crisismerge" bound (16 a level), where they are merged
-    at once: each term rewritten once a level of 16 instead of 4.
-    """
-    # Set through FTS5 both ways, so that every connection's cached setting follows.
-    (was,) = conn.execute("SELECT coalesce((SELECT v FROM statement_fts_config"
-                          f" WHERE k = 'automerge'), {FTS5_DEFAULT_AUTOMERGE})").fetchone()
-    conn.execute(_SET_AUTOMERGE, (0,))
-    try:
-        yield
-    finally:
-        conn.execute(_SET_AUTOMERGE, (was,))
-
-
-FTS5_DEFAULT_AUTOMERGE = 4
-_SET_AUTOMERGE = "INSERT INTO statement_fts (statement_fts, rank) VALUES ('automerge', ?)"
 
 
 def _insert_entries(conn: sqlite3.Connection, created: list[tuple[Any, ...]]) -> None:
