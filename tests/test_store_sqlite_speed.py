@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from bot.model.entries import Source, Speaker, Statement
+from bot.model.entries import Kind, Source, Speaker, Statement
 from bot.store.base import Put, Restore, Retract, StatementQuery
 from bot.store.sqlite import SqliteStore
 from bot.store.sqlite.store import DELETE_STATEMENT_ROW
@@ -164,3 +164,19 @@ async def test_a_statement_row_is_removed_through_the_speaker_index(tmp_path: Pa
                                                         "s1")))
     assert ("statement_speaker_chrono (speaker_id=? AND date_start=? AND date_end=? AND id=?)"
             in plan), plan
+
+
+async def test_documents_made_from_bodies_are_the_rows_the_rebuild_reads(
+    loaded: SqliteStore,
+) -> None:
+    """The search index's catch-up makes its documents from the entries' bodies (no id
+    index on the statement rows, 0013); a rebuild reads the rows. Both must agree on
+    every field, and a retracted statement is in neither."""
+    retracted = "lavrov-2016-12-09-aleppo-clarification"
+    await loaded.apply([Retract(retracted, "checking")], "curator:ann")
+    rows, cursor = await loaded.search_documents_after(0, 10_000)
+    assert rows and cursor
+    ids = [stored.entry.id async for stored in loaded.entries(Kind.STATEMENT)]
+    made = await loaded.search_documents(ids)
+    assert retracted in ids and retracted not in {doc.id for doc in made}
+    assert sorted(made, key=lambda d: d.id) == sorted(rows, key=lambda d: d.id)

@@ -1142,7 +1142,7 @@ class SqliteStore:
             rows = conn.execute(
                 "SELECT id, body FROM entries WHERE id IN (SELECT value FROM json_each(?))"
                 " AND kind = 'statement' AND NOT retracted", (ids_json(ids),)).fetchall()
-            return [SearchDocument(*_search_fields(statement_row(row[0], docjson.loads(row[1]))))
+            return [_search_document(statement_row(row[0], docjson.loads(row[1])))
                     for row in rows]
 
         return await self._on_reader(run)
@@ -1166,9 +1166,12 @@ _DOCUMENT_COLUMNS = ("id, speaker_id, date_start, date_end, language, body_text,
                      " topics, context")
 
 
-def _search_fields(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A ``statement_row`` without ``said_on``: the fields of a ``SearchDocument``."""
-    return (*row[:2], *row[3:])
+def _search_document(row: tuple[Any, ...]) -> SearchDocument:
+    """The ``SearchDocument`` of a ``statement_row``: the same fields, but ``said_on``."""
+    entry_id, speaker_id, _said_on, start, end, language, text, translation, topics, context = row
+    return SearchDocument(id=entry_id, speaker_id=speaker_id, date_start=start, date_end=end,
+                          language=language, body_text=text, translation=translation,
+                          topics=topics, context=context)
 
 
 DELETE_STATEMENT_ROW = ("DELETE FROM statement_index WHERE speaker_id = ? AND date_start = ?"
