@@ -180,3 +180,24 @@ async def test_documents_made_from_bodies_are_the_rows_the_rebuild_reads(
     made = await loaded.search_documents(ids)
     assert retracted in ids and retracted not in {doc.id for doc in made}
     assert sorted(made, key=lambda d: d.id) == sorted(rows, key=lambda d: d.id)
+
+
+async def test_an_edit_of_a_retracted_statement_stays_hidden_until_restored(
+    loaded: SqliteStore,
+) -> None:
+    """A retracted entry has no derived rows: its edit adds none, its restore adds the
+    edited words once, and the full-text index still matches its rows."""
+    pause = "lavrov-2016-12-08-aleppo-pause"
+    await loaded.apply([Retract(pause, "checking")], "curator:ann")
+    stored = await loaded.get(pause, include_retracted=True)
+    edited = stored.entry.model_copy(update={"text": "Zebra words, edited."})
+    await loaded.apply([Put(edited, expected_version=stored.version)], "curator:ann")
+    zebra = StatementQuery(words=("zebra",))
+    assert (await loaded.search_statements(zebra)).ids == []
+    await loaded.apply([Restore(pause, "checked")], "curator:ann")
+    assert (await loaded.search_statements(zebra)).ids == [pause]
+    assert (await loaded.search_statements(StatementQuery(words=("combat",)))).ids == []
+    with sqlite3.connect(loaded.path) as conn:
+        assert conn.execute("SELECT count(*) FROM statement_index WHERE id = ?",
+                            (pause,)).fetchone() == (1,)
+        conn.execute("INSERT INTO statement_fts (statement_fts) VALUES ('integrity-check')")

@@ -616,7 +616,8 @@ class SqliteStore:
             " updated_at = ?, updated_by = ? WHERE id = ?",
             (body, new_hash, file_hash, at, actor, entry.id),
         )
-        self._unproject(conn, entry.id, entry.kind, docjson.loads(row["body"]))
+        if not row["retracted"]:  # a retracted entry has no derived rows (_set_retracted)
+            self._unproject(conn, entry.id, entry.kind, docjson.loads(row["body"]))
         self._project(conn, entry, visible=visible)
 
     def _put_many(
@@ -1185,8 +1186,7 @@ def _delete_statement_row(conn: sqlite3.Connection, entry_id: str, doc: dict[str
     It is found by its key in the speaker index, worked out again from the
     document (``statement_row``), since the table has no index on id
     (migration 0013). Should a row have been made otherwise (an older
-    projection of its date), it is looked for among the speaker's rows; a
-    retracted statement, which has no row, costs that look too.
+    projection of its date), it is looked for among the speaker's rows.
     """
     row = statement_row(entry_id, doc)
     deleted = conn.execute(DELETE_STATEMENT_ROW, (row[1], row[3], row[4], entry_id)).rowcount
